@@ -1,0 +1,231 @@
+//! `concordat demo`: a store in a data folder with fictional people in real partner
+//! organisations, served on localhost.
+
+use super::init::load_reference_data;
+use super::serve::{ServeOptions, serve_on};
+use super::{actor, describe, source};
+use anyhow::Context;
+use clap::Args;
+use concordat_domain::people::{
+    Clearance, DgAuthority, DisplayName, NewPassword, Role, Roles, Username,
+};
+use concordat_domain::registry::OrgCode;
+use concordat_server::accounts::{self, AccountRequest};
+use concordat_server::auth::one_time_password;
+use concordat_store::{DatabaseUrl, Store};
+use std::io::Write;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Set up a demo store (if absent) and run the server on it.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  concordat demo\n  concordat demo --port 8081 --data-dir /tmp/concordat-demo"
+)]
+pub struct DemoArgs {
+    /// The folder for the demo store and its credentials file.
+    #[arg(long, default_value = "data/demo")]
+    data_dir: PathBuf,
+    /// The port to serve on (on localhost).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// The address to serve on.
+    #[arg(long, default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    address: IpAddr,
+    /// Send cookies with the Secure flag even over plain HTTP.
+    #[arg(long)]
+    secure_cookies: bool,
+    #[command(flatten)]
+    options: ServeOptions,
+}
+
+/// Fictional people in real organisations: (username, name, organisation, roles, clearance, DG authority).
+const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
+    (
+        "admin",
+        "Alex Morgan (platform administrator)",
+        "nca",
+        &[Role::Administrator],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "nca.tasking",
+        "Priya Shah",
+        "nca-tasking-and-coordination",
+        &[Role::TaskingOfficer],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "nca.director",
+        "Director Helen Okafor",
+        "nca",
+        &[Role::SeniorDecisionMaker],
+        Clearance::Dv,
+        DgAuthority::Delegated,
+    ),
+    (
+        "nca.analyst",
+        "Tom Reilly",
+        "nca-nih",
+        &[Role::Analyst],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "nca.chair",
+        "Deputy Director Sam Whitfield",
+        "nca",
+        &[Role::GroupChair, Role::SeniorDecisionMaker],
+        Clearance::Dv,
+        DgAuthority::None,
+    ),
+    (
+        "mps.tasking",
+        "DI Grace Adeyemi",
+        "mps",
+        &[Role::TaskingOfficer],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "mps.case",
+        "DC Owen Price",
+        "mps",
+        &[Role::CaseOfficer],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "gmp.case",
+        "DS Leah Barker",
+        "greater-manchester",
+        &[Role::CaseOfficer],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "titan.analyst",
+        "Rob Kenyon",
+        "titan",
+        &[Role::Analyst, Role::TaskingOfficer],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "hmrc.officer",
+        "Nadia Karim",
+        "hmrc",
+        &[Role::CaseOfficer],
+        Clearance::Sc,
+        DgAuthority::None,
+    ),
+    (
+        "mps.admin",
+        "Chris Lowe (MPS administrator)",
+        "mps",
+        &[Role::Administrator],
+        Clearance::Ctc,
+        DgAuthority::None,
+    ),
+    (
+        "viewer",
+        "Jo Evans",
+        "west-yorkshire",
+        &[Role::Viewer],
+        Clearance::Bpss,
+        DgAuthority::None,
+    ),
+];
+
+const CREDENTIALS_FILE: &str = "demo-credentials.txt";
+
+pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
+    let url = DatabaseUrl::Sqlite(args.data_dir.join("concordat.db"));
+    let store = Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open {url}"))?;
+    load_reference_data(&store).await?;
+    let credentials = args.data_dir.join(CREDENTIALS_FILE);
+    if store.count_users().await? == 0 {
+        seed(&store, &credentials).await?;
+    }
+    let addr = SocketAddr::new(args.address, args.port);
+    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+        format!(
+            "cannot listen on {addr} (is another server using port {}?)",
+            args.port
+        )
+    })?;
+    let host = if args.address.is_loopback() {
+        "localhost".to_owned()
+    } else {
+        args.address.to_string()
+    };
+    let shown = std::fs::read_to_string(&credentials)
+        .unwrap_or_else(|_| "  (credentials file missing)\n".to_owned());
+    println!(
+        "\nConcordat demo is running: http://{host}:{}/",
+        listener.local_addr()?.port()
+    );
+    println!(
+        "Sign in with any of these fictional users (from {}):\n{shown}",
+        credentials.display()
+    );
+    println!("Press Ctrl-C to stop.");
+    serve_on(store, listener, &args.options, args.secure_cookies).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn seed(store: &Store, credentials: &Path) -> anyhow::Result<()> {
+    let mut lines = String::new();
+    for (username, name, org, roles, clearance, dg) in PEOPLE {
+        let password: NewPassword = one_time_password();
+        let request = AccountRequest {
+            username: Username::parse(username)?,
+            display_name: DisplayName::parse(name)?,
+            organisation: OrgCode::parse(org)?,
+            roles: Roles::new(roles.iter().copied())?,
+            clearance: *clearance,
+            dg_authority: *dg,
+        };
+        accounts::create_user_with_password(
+            store,
+            actor("demo"),
+            &source(),
+            request,
+            &password,
+            false,
+        )
+        .await
+        .map_err(describe)?;
+        let roles: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+        lines.push_str(&format!(
+            "  {username:<14} {:<24} {org} ({})\n",
+            password.expose(),
+            roles.join(", ")
+        ));
+    }
+    write_private(credentials, &lines)
+}
+
+/// Writes the demo credentials readable by their owner only.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    Ok(())
+}

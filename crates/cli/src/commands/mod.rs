@@ -1,0 +1,138 @@
+//! The subcommands and what they share: the global options, opening the store, and
+//! the audit identity of the command line.
+
+mod audit;
+mod demo;
+mod init;
+mod org;
+mod serve;
+mod token;
+mod user;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use concordat_domain::audit::Actor;
+use concordat_store::{DatabaseUrl, Store};
+use std::process::ExitCode;
+
+/// Concordat: multi-agency tasking, coordination and deconfliction.
+#[derive(Debug, Parser)]
+#[command(
+    name = "concordat",
+    version,
+    after_help = "Examples:\n  concordat demo                      # a demo server on http://localhost:8080\n  concordat init --database-url postgres://concordat@db/concordat\n  concordat serve --listen 0.0.0.0:8080\n  concordat user add --username j.smith --name \"DS Jane Smith\" --organisation mps --roles tasking-officer --clearance sc"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The store: postgres://..., sqlite://PATH or a file path.
+    #[arg(
+        long,
+        global = true,
+        env = "CONCORDAT_DATABASE_URL",
+        default_value = "sqlite://data/concordat.db"
+    )]
+    database_url: String,
+    /// How log lines are written.
+    #[arg(long, global = true, env = "CONCORDAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Pretty,
+    /// One JSON object a line.
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create or migrate a store, load the reference data, and create the first administrator.
+    Init(init::InitArgs),
+    /// Run the server.
+    Serve(serve::ServeArgs),
+    /// Set up a demo store with fictional people (if absent) and run the server on it.
+    Demo(demo::DemoArgs),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
+    /// Read the partner registry.
+    #[command(subcommand)]
+    Org(org::OrgCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+}
+
+/// Sets up logging to standard error; `RUST_LOG` chooses what is shown.
+pub fn init_logging(global: &Global) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match global.log_format {
+        LogFormat::Pretty => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Runs the chosen subcommand.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Init(args) => init::run(&cli.global, args).await,
+        Command::Serve(args) => serve::run(&cli.global, args).await,
+        Command::Demo(args) => demo::run(args).await,
+        Command::User(cmd) => user::run(&cli.global, cmd).await,
+        Command::Token(cmd) => token::run(&cli.global, cmd).await,
+        Command::Org(cmd) => org::run(&cli.global, cmd).await,
+        Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
+    }
+}
+
+/// Opens (and migrates) the store named by the global options.
+async fn open_store(global: &Global) -> anyhow::Result<Store> {
+    let url: DatabaseUrl = global.database_url.parse()?;
+    Store::open(&url)
+        .await
+        .with_context(|| format!("cannot open the store at {url}"))
+}
+
+/// Who the audit log says acted, for a subcommand.
+fn actor(command: &str) -> Actor {
+    Actor::Command {
+        command: command.to_owned(),
+    }
+}
+
+/// Where the audit log says a command-line action came from.
+fn source() -> String {
+    let who = std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned());
+    format!("command line ({who})")
+}
+
+/// Turns a server-side error into a command-line one, naming the field.
+fn describe(error: concordat_server::error::AppError) -> anyhow::Error {
+    let problem = error.problem();
+    if problem.errors.is_empty() {
+        anyhow::anyhow!("{}", problem.detail)
+    } else {
+        let fields: Vec<String> = problem
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        anyhow::anyhow!("{}", fields.join("; "))
+    }
+}

@@ -1,0 +1,117 @@
+//! `concordat serve`: run the server on an initialised store.
+
+use super::{Global, open_store};
+use anyhow::Context;
+use clap::Args;
+use concordat_server::{AppState, ServerConfig};
+use concordat_store::Store;
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Run the server.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  concordat serve\n  concordat serve --listen 0.0.0.0:8080 --metrics-listen 127.0.0.1:9090"
+)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub options: ServeOptions,
+    /// Where to listen.
+    #[arg(long, env = "CONCORDAT_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+}
+
+/// Options shared by `serve` and `demo`.
+#[derive(Debug, Args)]
+pub struct ServeOptions {
+    /// Where to serve Prometheus metrics (loopback by default; `off` for none).
+    #[arg(
+        long,
+        env = "CONCORDAT_METRICS_LISTEN",
+        default_value = "127.0.0.1:9090"
+    )]
+    metrics_listen: String,
+    /// Send cookies without the Secure flag: only for plain HTTP on a host other than
+    /// localhost, where browsers would otherwise drop them.
+    #[arg(long)]
+    insecure_cookies: bool,
+    /// How long a browser session lasts, in hours.
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
+    session_hours: u64,
+}
+
+impl ServeOptions {
+    fn config(&self, secure_by_default: bool) -> ServerConfig {
+        ServerConfig {
+            secure_cookies: secure_by_default && !self.insecure_cookies,
+            session_ttl: Duration::from_secs(self.session_hours * 3600),
+            ..ServerConfig::default()
+        }
+    }
+}
+
+pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = open_store(global).await?;
+    if store.organisations().await?.is_empty() {
+        anyhow::bail!("the store has no reference data: run `concordat init` first");
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    println!(
+        "Concordat is listening on http://{}",
+        listener.local_addr()?
+    );
+    serve_on(store, listener, &args.options, true).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Serves until Ctrl-C or SIGTERM, then shuts down cleanly.
+pub async fn serve_on(
+    store: Store,
+    listener: tokio::net::TcpListener,
+    options: &ServeOptions,
+    secure_by_default: bool,
+) -> anyhow::Result<()> {
+    let metrics = if options.metrics_listen == "off" {
+        None
+    } else {
+        let addr: SocketAddr = options.metrics_listen.parse().with_context(|| {
+            format!(
+                "--metrics-listen: `{}` is not an address or `off`",
+                options.metrics_listen
+            )
+        })?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen for metrics on {addr}"))?;
+        tracing::info!(address = %addr, "metrics at /metrics");
+        Some(listener)
+    };
+    let state = AppState::new(store.clone(), options.config(secure_by_default));
+    concordat_server::serve(state, listener, metrics, shutdown_signal()).await?;
+    store.close().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,92 @@
+//! The signed-in user: who they are, and changing their password.
+
+use crate::auth::Authenticated;
+use crate::error::{ApiJson, AppError, Problem};
+use crate::{AppState, ClientAddress, accounts};
+use axum::extract::State;
+use axum::http::StatusCode;
+use concordat_domain::audit::Actor;
+use concordat_domain::people::{NewPassword, User};
+use concordat_domain::registry::Organisation;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(change_password))
+}
+
+/// The signed-in user and their organisation.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Me {
+    /// The user.
+    user: User,
+    /// Their organisation.
+    organisation: Organisation,
+}
+
+/// A password change.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PasswordChange {
+    /// The password now.
+    current_password: String,
+    /// The new password: at least 12 characters.
+    new_password: String,
+}
+
+/// Who am I? Answers even when a password change is required.
+#[utoipa::path(
+    get,
+    path = "/api/v1/me",
+    tag = "me",
+    responses(
+        (status = 200, body = Me),
+        (status = 401, body = Problem),
+    )
+)]
+async fn me(who: Authenticated) -> axum::Json<Me> {
+    axum::Json(Me {
+        user: who.user,
+        organisation: who.organisation,
+    })
+}
+
+/// Changes the signed-in user's password.
+#[utoipa::path(
+    post,
+    path = "/api/v1/me/password",
+    tag = "me",
+    request_body = PasswordChange,
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 401, body = Problem),
+        (status = 422, description = "The current password is wrong, or the new one is not acceptable", body = Problem),
+    )
+)]
+async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    who: Authenticated,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> Result<StatusCode, AppError> {
+    let new = NewPassword::parse(&body.new_password)
+        .map_err(|e| AppError::field("new_password", e.message))?;
+    let actor = Actor::User {
+        id: who.user.id,
+        username: who.user.username.to_string(),
+    };
+    accounts::change_password(
+        &state.store,
+        actor,
+        &source,
+        who.user.id,
+        &body.current_password,
+        &new,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,209 @@
+//! Signing in and out with a browser session.
+
+use crate::auth::{self, Authenticated, Credential};
+use crate::error::{ApiJson, AppError, Problem};
+use crate::{AppState, ClientAddress};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
+use concordat_domain::people::{User, Username};
+use concordat_domain::time::Timestamp;
+use concordat_store::NewSession;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(sign_in, sign_out))
+}
+
+/// A sign-in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SignIn {
+    /// Sign-in name.
+    username: String,
+    /// Password.
+    password: String,
+}
+
+/// A new session.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionStarted {
+    /// Who signed in.
+    user: User,
+    /// The token to send in the X-CSRF-Token header with every change.
+    csrf_token: String,
+    /// When the session ends.
+    expires_at: Timestamp,
+}
+
+/// Checks a username and password, honouring the sign-in limits, and records the
+/// attempt. Returns the user on success.
+pub(crate) async fn check_credentials(
+    state: &AppState,
+    source: &str,
+    username: &str,
+    password: &str,
+) -> Result<User, AppError> {
+    if let Err(wait) = state.sign_in_limiter.check(source, username) {
+        return Err(AppError::RateLimited {
+            retry_after_secs: wait.as_secs().max(1),
+        });
+    }
+    let account = match Username::parse(username) {
+        Ok(name) => state.store.user_by_username(&name).await?,
+        Err(_) => None,
+    };
+    let hash = account.as_ref().map(|a| a.password_hash.as_str());
+    let matches = auth::verify_password(password, hash).await?;
+    match account {
+        Some(account) if matches && account.user.is_active() => Ok(account.user),
+        _ => {
+            let tx = state.store.write().await?;
+            tx.commit(
+                AuditEntry::new(Actor::System, "session.sign-in-failed")
+                    .source(source)
+                    .detail(json!({ "username": username.chars().take(64).collect::<String>() })),
+            )
+            .await?;
+            Err(AppError::BadCredentials)
+        }
+    }
+}
+
+/// Starts a session for `user` and returns the cookie to set and the session's CSRF token.
+pub(crate) async fn start_session(
+    state: &AppState,
+    source: &str,
+    user: &User,
+) -> Result<(Cookie<'static>, String, Timestamp), AppError> {
+    let secret = auth::new_secret();
+    let csrf_token = auth::new_secret();
+    let ttl = chrono::Duration::from_std(state.config.session_ttl)
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let expires_at = Timestamp::now().plus(ttl);
+    let mut tx = state.store.write().await?;
+    tx.insert_session(&NewSession {
+        token_hash: auth::hash_secret(&secret),
+        user_id: user.id,
+        csrf_token: csrf_token.clone(),
+        expires_at,
+        source: source.to_owned(),
+    })
+    .await?;
+    tx.commit(
+        AuditEntry::new(
+            Actor::User {
+                id: user.id,
+                username: user.username.to_string(),
+            },
+            "session.sign-in",
+        )
+        .record(RecordRef::new("user", user.id))
+        .source(source),
+    )
+    .await?;
+    let cookie = Cookie::build((
+        auth::session_cookie_name(state.config.secure_cookies),
+        secret,
+    ))
+    .path("/")
+    .http_only(true)
+    .secure(state.config.secure_cookies)
+    .same_site(SameSite::Strict)
+    .build();
+    Ok((cookie, csrf_token, expires_at))
+}
+
+/// Ends the session the request came with, if any, and returns the cookie that
+/// clears it.
+pub(crate) async fn end_session(
+    state: &AppState,
+    source: &str,
+    who: &Authenticated,
+) -> Result<Cookie<'static>, AppError> {
+    if let Credential::Session { token_hash, .. } = &who.credential {
+        let mut tx = state.store.write().await?;
+        tx.delete_session(token_hash).await?;
+        tx.commit(
+            AuditEntry::new(
+                Actor::User {
+                    id: who.user.id,
+                    username: who.user.username.to_string(),
+                },
+                "session.sign-out",
+            )
+            .record(RecordRef::new("user", who.user.id))
+            .source(source),
+        )
+        .await?;
+    }
+    let mut cookie = Cookie::build((auth::session_cookie_name(state.config.secure_cookies), ""))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Strict)
+        .build();
+    cookie.make_removal();
+    Ok(cookie)
+}
+
+/// Signs in with a username and password and starts a browser session.
+#[utoipa::path(
+    post,
+    path = "/api/v1/session",
+    tag = "session",
+    security(()),
+    request_body = SignIn,
+    responses(
+        (status = 201, description = "Signed in; the session cookie is set", body = SessionStarted),
+        (status = 401, description = "The username or password is not right", body = Problem),
+        (status = 422, description = "A field is not valid", body = Problem),
+        (status = 429, description = "Too many attempts", body = Problem),
+    )
+)]
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    ApiJson(body): ApiJson<SignIn>,
+) -> Result<Response, AppError> {
+    let user = check_credentials(&state, &source, &body.username, &body.password).await?;
+    let (cookie, csrf_token, expires_at) = start_session(&state, &source, &user).await?;
+    Ok((
+        StatusCode::CREATED,
+        jar.add(cookie),
+        axum::Json(SessionStarted {
+            user,
+            csrf_token,
+            expires_at,
+        }),
+    )
+        .into_response())
+}
+
+/// Signs out: ends the browser session.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/session",
+    tag = "session",
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared"),
+        (status = 401, description = "Not signed in", body = Problem),
+    )
+)]
+async fn sign_out(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    who: Authenticated,
+) -> Result<Response, AppError> {
+    let cookie = end_session(&state, &source, &who).await?;
+    Ok((StatusCode::NO_CONTENT, jar.add(cookie)).into_response())
+}

@@ -1,0 +1,327 @@
+//! Who is asking: passwords, secrets, sessions, API tokens and the extractors that
+//! turn a request's credentials into a [`Principal`].
+//!
+//! A request is authenticated by exactly one of an `Authorization: Bearer` API token
+//! or the session cookie. Cookie-authenticated API calls that change state must also
+//! carry the session's CSRF token in `X-CSRF-Token` (web forms carry it as a field;
+//! see `web::CsrfForm`). Accounts that must change their password can do nothing
+//! else until they have.
+
+use crate::AppState;
+use crate::error::AppError;
+use anyhow::Context;
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, header};
+use axum_extra::extract::CookieJar;
+use concordat_domain::people::{NewPassword, Role, User};
+use concordat_domain::registry::Organisation;
+use concordat_store::TokenHash;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// The prefix of every API token, so that leaked tokens are easy to recognise.
+pub const TOKEN_PREFIX: &str = "cct_";
+/// The header a cookie-authenticated API call carries its CSRF token in.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// A new random secret: 32 bytes from the operating system's generator, as hex.
+pub fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The stored form of a secret.
+pub fn hash_secret(secret: &str) -> TokenHash {
+    let digest = Sha256::digest(secret.as_bytes());
+    // A SHA-256 digest is always 64 hex digits.
+    TokenHash::from_hex(&hex::encode(digest)).unwrap_or_else(|| unreachable!())
+}
+
+/// A password that the policy accepts, generated for one-time use.
+pub fn one_time_password() -> NewPassword {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rng();
+    let text: String = (0..20)
+        .map(|i| {
+            if i > 0 && i % 5 == 0 {
+                '-'
+            } else {
+                let index = (rng.next_u32() as usize) % ALPHABET.len();
+                char::from(ALPHABET[index])
+            }
+        })
+        .collect();
+    // Twenty characters from a 54-letter alphabet always satisfy the policy.
+    NewPassword::parse(&text).unwrap_or_else(|_| unreachable!())
+}
+
+/// Hashes a password with Argon2id and a random salt, off the async threads.
+pub async fn hash_password(password: &NewPassword) -> Result<String, AppError> {
+    let password = password.expose().to_owned();
+    let hash = tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .hash_password(password.as_bytes())
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing a password failed: {e}"))
+    })
+    .await
+    .context("the hashing task failed")??;
+    Ok(hash)
+}
+
+/// The hash checked when an account does not exist, so that a sign-in takes as long
+/// whether or not the name is known. Made once, from a random password.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(new_secret().as_bytes())
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Whether `password` matches `hash` (or, with no hash, spends the same time and fails).
+pub async fn verify_password(password: &str, hash: Option<&str>) -> Result<bool, AppError> {
+    let password = password.to_owned();
+    let hash = hash.map(str::to_owned);
+    let matches = tokio::task::spawn_blocking(move || {
+        let real = hash.is_some();
+        let hash = hash.unwrap_or_else(|| dummy_hash().to_owned());
+        let ok = Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok();
+        ok && real
+    })
+    .await
+    .context("the verifying task failed")?;
+    Ok(matches)
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// The session cookie, with the session's CSRF token.
+    Session {
+        /// The hash of the cookie's secret.
+        token_hash: TokenHash,
+        /// The token forms must carry back.
+        csrf_token: String,
+    },
+    /// An API token.
+    Bearer {
+        /// The token's identifier.
+        token_id: uuid::Uuid,
+    },
+}
+
+/// A signed-in user, their organisation and how they signed in, whether or not they
+/// must still change their password.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The user, as stored now.
+    pub user: User,
+    /// Their organisation.
+    pub organisation: Organisation,
+    /// The credential the request carried.
+    pub credential: Credential,
+}
+
+/// A signed-in user who may use the system (see [`Authenticated`] for one who may not yet).
+#[derive(Debug, Clone)]
+pub struct Principal(pub Authenticated);
+
+impl std::ops::Deref for Principal {
+    type Target = Authenticated;
+    fn deref(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+impl Authenticated {
+    /// Refuses unless the user holds `role`.
+    pub fn require(&self, role: Role) -> Result<(), AppError> {
+        if self.user.has_role(role) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "this needs the {} role",
+                role.as_str().replace('-', " ")
+            )))
+        }
+    }
+
+    /// Whether the user belongs to the national agency or one of its commands or units,
+    /// whose administrators run the platform for every organisation.
+    pub fn in_national_agency(&self) -> bool {
+        self.organisation.kind.is_national_agency_body()
+    }
+
+    /// The CSRF token of the session, if the request came with the session cookie.
+    pub fn csrf_token(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::Session { csrf_token, .. } => Some(csrf_token),
+            Credential::Bearer { .. } => None,
+        }
+    }
+}
+
+/// Whether `given` equals `expected`, in time that does not depend on where they differ.
+pub fn csrf_matches(expected: &str, given: &str) -> bool {
+    expected.as_bytes().ct_eq(given.as_bytes()).into()
+}
+
+/// The session cookie's name: with the `__Host-` prefix when cookies are secure, which
+/// pins it to this host and path `/` over HTTPS.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        "__Host-concordat_session"
+    } else {
+        "concordat_session"
+    }
+}
+
+/// Reads the request's credentials, if any; an invalid credential is an error, not
+/// an anonymous request.
+pub async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+) -> Result<Option<Authenticated>, AppError> {
+    let now = concordat_domain::time::Timestamp::now();
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let value = value.to_str().map_err(|_| AppError::Unauthenticated)?;
+        let secret = value
+            .strip_prefix("Bearer ")
+            .ok_or(AppError::Unauthenticated)?
+            .trim();
+        let (token, user) = state
+            .store
+            .api_token(&hash_secret(secret))
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if !token.is_usable(now) || !user.is_active() {
+            return Err(AppError::Unauthenticated);
+        }
+        let organisation = state.store.organisation(&user.organisation).await?;
+        return Ok(Some(Authenticated {
+            user,
+            organisation,
+            credential: Credential::Bearer { token_id: token.id },
+        }));
+    }
+    let jar = CookieJar::from_headers(&parts.headers);
+    let Some(cookie) = jar.get(session_cookie_name(state.config.secure_cookies)) else {
+        return Ok(None);
+    };
+    let token_hash = hash_secret(cookie.value());
+    let Some(session) = state.store.session(&token_hash).await? else {
+        return Ok(None);
+    };
+    if !session.user.is_active() {
+        return Ok(None);
+    }
+    let organisation = state.store.organisation(&session.user.organisation).await?;
+    Ok(Some(Authenticated {
+        user: session.user,
+        organisation,
+        credential: Credential::Session {
+            token_hash,
+            csrf_token: session.csrf_token,
+        },
+    }))
+}
+
+/// Refuses a cookie-authenticated API call that changes state without the session's
+/// CSRF token in its header.
+fn check_api_csrf(parts: &Parts, who: &Authenticated) -> Result<(), AppError> {
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    match who.csrf_token() {
+        Some(expected) if !safe => {
+            let given = parts
+                .headers
+                .get(CSRF_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            if csrf_matches(expected, given) {
+                Ok(())
+            } else {
+                Err(AppError::Forbidden(format!(
+                    "a cookie-authenticated change needs the session's CSRF token in the {CSRF_HEADER} header"
+                )))
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let who = authenticate(parts, state)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        check_api_csrf(parts, &who)?;
+        Ok(who)
+    }
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let who = Authenticated::from_request_parts(parts, state).await?;
+        if who.user.must_change_password {
+            return Err(AppError::PasswordChangeRequired);
+        }
+        Ok(Principal(who))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn passwords_verify_only_against_their_own_hash() {
+        let password = NewPassword::parse("correct horse battery").expect("valid");
+        let hash = hash_password(&password).await.expect("hashes");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(
+            verify_password("correct horse battery", Some(&hash))
+                .await
+                .expect("runs")
+        );
+        assert!(
+            !verify_password("wrong horse battery", Some(&hash))
+                .await
+                .expect("runs")
+        );
+        assert!(
+            !verify_password("correct horse battery", None)
+                .await
+                .expect("runs")
+        );
+    }
+
+    #[test]
+    fn secrets_are_random_and_hash_stably() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 64);
+        assert_eq!(hash_secret(&a), hash_secret(&a));
+        assert_ne!(hash_secret(&a), hash_secret(&b));
+    }
+
+    #[test]
+    fn one_time_passwords_meet_the_policy() {
+        let p = one_time_password();
+        assert_eq!(p.expose().len(), 20);
+        assert!(NewPassword::parse(p.expose()).is_ok());
+    }
+}

@@ -1,0 +1,386 @@
+//! Server-rendered pages. Forms post with a CSRF token: the session's for signed-in
+//! pages, a double-submit cookie for the sign-in form. Pages that need a user send
+//! everyone else to the sign-in page.
+
+use crate::api::session::{check_credentials, end_session, start_session};
+use crate::auth::{self, Authenticated, csrf_matches};
+use crate::error::{AppError, FieldProblem};
+use crate::{AppState, ClientAddress, accounts};
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum_extra::extract::CookieJar;
+use axum_extra::extract::cookie::{Cookie, SameSite};
+use concordat_domain::audit::Actor;
+use concordat_domain::people::{NewPassword, User};
+use concordat_domain::registry::Organisation;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// The pages.
+pub(crate) fn router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/", get(home))
+        .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route("/sign-out", axum::routing::post(sign_out))
+        .route(
+            "/account/password",
+            get(password_page).post(change_password),
+        )
+        .route("/static/app.css", get(stylesheet))
+}
+
+const SIGN_IN_CSRF_COOKIE: &str = "concordat_sign_in_csrf";
+
+async fn stylesheet() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.css"),
+    )
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "not_found.html")]
+struct NotFoundPage;
+
+/// The page for an address that leads nowhere (or to a record the user may not see).
+pub(crate) fn not_found_page() -> Response {
+    (StatusCode::NOT_FOUND, NotFoundPage).into_response()
+}
+
+/// A signed-in user on a page. Anyone else is sent to sign in; a user who must change
+/// their password is sent to do so (unless this is that page).
+struct PageUser(Authenticated);
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        match auth::authenticate(parts, state).await {
+            Ok(Some(who)) => {
+                if who.user.must_change_password && parts.uri.path() != "/account/password" {
+                    return Err(Redirect::to("/account/password").into_response());
+                }
+                Ok(Self(who))
+            }
+            Ok(None) | Err(AppError::Unauthenticated) => {
+                Err(Redirect::to("/sign-in").into_response())
+            }
+            Err(other) => Err(other.into_response()),
+        }
+    }
+}
+
+/// A form posted by a signed-in user, with the session's CSRF token checked before
+/// the form is looked at.
+struct CsrfForm<T>(PageUser, T);
+
+#[derive(Deserialize)]
+struct CsrfField {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+impl<T: DeserializeOwned> FromRequest<AppState> for CsrfForm<T> {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let user = PageUser::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let field: CsrfField = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            (StatusCode::BAD_REQUEST, "The form could not be read.").into_response()
+        })?;
+        let expected = user.0.csrf_token().unwrap_or("");
+        if expected.is_empty() || !csrf_matches(expected, &field.csrf_token) {
+            return Err(AppError::Forbidden(
+                "the form's CSRF token is missing or wrong; reload the page and try again".into(),
+            )
+            .into_response());
+        }
+        let form = serde_urlencoded::from_bytes(&bytes).map_err(|_| {
+            (StatusCode::BAD_REQUEST, "The form could not be read.").into_response()
+        })?;
+        Ok(Self(user, form))
+    }
+}
+
+/// Field errors as the templates show them.
+trait Errors {
+    fn errors(&self) -> &[FieldProblem];
+
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.errors()
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    csrf_token: String,
+    username: String,
+    errors: Vec<FieldProblem>,
+}
+
+impl Errors for SignInPage {
+    fn errors(&self) -> &[FieldProblem] {
+        &self.errors
+    }
+}
+
+impl SignInPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        Errors::error_for(self, field)
+    }
+}
+
+fn sign_in_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((SIGN_IN_CSRF_COOKIE, value))
+        .path("/sign-in")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Strict)
+        .build()
+}
+
+async fn sign_in_page(State(state): State<AppState>, jar: CookieJar) -> Response {
+    let csrf_token = auth::new_secret();
+    let page = SignInPage {
+        csrf_token: csrf_token.clone(),
+        username: String::new(),
+        errors: vec![],
+    };
+    (jar.add(sign_in_csrf_cookie(&state, csrf_token)), page).into_response()
+}
+
+#[derive(Deserialize)]
+struct SignInForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<SignInForm>,
+) -> Response {
+    let expected = jar
+        .get(SIGN_IN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let fresh = auth::new_secret();
+    let again = |status: StatusCode, errors: Vec<FieldProblem>| {
+        let page = SignInPage {
+            csrf_token: fresh.clone(),
+            username: form.username.clone(),
+            errors,
+        };
+        (
+            status,
+            jar.clone().add(sign_in_csrf_cookie(&state, fresh.clone())),
+            page,
+        )
+            .into_response()
+    };
+    if expected.is_empty() || !csrf_matches(&expected, &form.csrf_token) {
+        return again(
+            StatusCode::FORBIDDEN,
+            vec![problem(
+                "username",
+                "Your sign-in form had expired. Try again.",
+            )],
+        );
+    }
+    let mut errors = vec![];
+    if form.username.trim().is_empty() {
+        errors.push(problem("username", "Enter your username"));
+    }
+    if form.password.is_empty() {
+        errors.push(problem("password", "Enter your password"));
+    }
+    if !errors.is_empty() {
+        return again(StatusCode::UNPROCESSABLE_ENTITY, errors);
+    }
+    let user = match check_credentials(&state, &source, &form.username, &form.password).await {
+        Ok(user) => user,
+        Err(AppError::BadCredentials) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                vec![problem("username", "The username or password is not right")],
+            );
+        }
+        Err(AppError::RateLimited { retry_after_secs }) => {
+            return again(
+                StatusCode::TOO_MANY_REQUESTS,
+                vec![problem(
+                    "username",
+                    &format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+                )],
+            );
+        }
+        Err(other) => return other.into_response(),
+    };
+    match start_session(&state, &source, &user).await {
+        Ok((cookie, _, _)) => {
+            let to = if user.must_change_password {
+                "/account/password"
+            } else {
+                "/"
+            };
+            let jar = jar
+                .remove(Cookie::build(SIGN_IN_CSRF_COOKIE).path("/sign-in"))
+                .add(cookie);
+            (jar, Redirect::to(to)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn problem(field: &str, message: &str) -> FieldProblem {
+    FieldProblem {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+#[derive(Deserialize)]
+struct Empty {}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    CsrfForm(PageUser(who), Empty {}): CsrfForm<Empty>,
+) -> Response {
+    match end_session(&state, &source, &who).await {
+        Ok(cookie) => (jar.add(cookie), Redirect::to("/sign-in")).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "home.html")]
+struct HomePage {
+    user: User,
+    organisation: Organisation,
+    csrf_token: String,
+}
+
+async fn home(PageUser(who): PageUser) -> HomePage {
+    HomePage {
+        csrf_token: who.csrf_token().unwrap_or_default().to_owned(),
+        user: who.user,
+        organisation: who.organisation,
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "password.html")]
+struct PasswordPage {
+    user: User,
+    organisation: Organisation,
+    csrf_token: String,
+    errors: Vec<FieldProblem>,
+}
+
+impl Errors for PasswordPage {
+    fn errors(&self) -> &[FieldProblem] {
+        &self.errors
+    }
+}
+
+impl PasswordPage {
+    fn new(who: Authenticated, errors: Vec<FieldProblem>) -> Self {
+        Self {
+            csrf_token: who.csrf_token().unwrap_or_default().to_owned(),
+            user: who.user,
+            organisation: who.organisation,
+            errors,
+        }
+    }
+
+    fn error_for(&self, field: &str) -> Option<&str> {
+        Errors::error_for(self, field)
+    }
+}
+
+async fn password_page(PageUser(who): PageUser) -> PasswordPage {
+    PasswordPage::new(who, vec![])
+}
+
+#[derive(Deserialize)]
+struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    CsrfForm(PageUser(who), form): CsrfForm<PasswordForm>,
+) -> Response {
+    let new = match NewPassword::parse(&form.new_password) {
+        Ok(p) => p,
+        Err(e) => {
+            let errors = vec![problem(
+                "new_password",
+                &format!("The new password {}", e.message),
+            )];
+            return (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                PasswordPage::new(who, errors),
+            )
+                .into_response();
+        }
+    };
+    let actor = Actor::User {
+        id: who.user.id,
+        username: who.user.username.to_string(),
+    };
+    match accounts::change_password(
+        &state.store,
+        actor,
+        &source,
+        who.user.id,
+        &form.current_password,
+        &new,
+    )
+    .await
+    {
+        Ok(()) => Redirect::to("/").into_response(),
+        Err(AppError::Invalid(errors)) => {
+            let errors = errors
+                .into_iter()
+                .map(|e| FieldProblem {
+                    message: format!("The {} {}", e.field.replace('_', " "), e.message),
+                    field: e.field,
+                })
+                .collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                PasswordPage::new(who, errors),
+            )
+                .into_response()
+        }
+        Err(other) => other.into_response(),
+    }
+}
