@@ -220,10 +220,10 @@ impl IntoResponse for AppError {
             tracing::error!(error = ?cause, "request failed");
         }
         let mut response = problem_response(self.status(), &self.problem());
-        if let Self::RateLimited { retry_after_secs } = self {
-            if let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
+        if let Self::RateLimited { retry_after_secs } = self
+            && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
         }
         response
     }

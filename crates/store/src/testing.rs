@@ -117,15 +117,12 @@ impl TestStore {
     /// Closes the store and removes what it was kept in.
     pub async fn cleanup(self) {
         self.store.close().await;
-        if let Cleanup::Schema { admin_url, schema } = self.cleanup {
-            if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
-                let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "DROP SCHEMA \"{schema}\" CASCADE"
-                )))
-                .execute(&mut admin)
-                .await;
-                let _ = admin.close().await;
-            }
+        if let Cleanup::Schema { admin_url, schema } = self.cleanup
+            && let Ok(mut admin) = PgConnection::connect(&admin_url).await
+        {
+            let drop = sqlx::AssertSqlSafe(format!("DROP SCHEMA \"{schema}\" CASCADE"));
+            let _ = sqlx::query(drop).execute(&mut admin).await;
+            let _ = admin.close().await;
         }
     }
 }

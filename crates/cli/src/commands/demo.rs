@@ -40,9 +40,19 @@ pub struct DemoArgs {
     options: ServeOptions,
 }
 
-/// Fictional people in real organisations: (username, name, organisation, roles, clearance, DG authority).
-const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
-    (
+/// A fictional person in a real organisation.
+struct DemoPerson(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [Role],
+    Clearance,
+    DgAuthority,
+);
+
+/// The demo's people: username, name, organisation, roles, clearance, DG authority.
+const PEOPLE: &[DemoPerson] = &[
+    DemoPerson(
         "admin",
         "Alex Morgan (platform administrator)",
         "nca",
@@ -50,7 +60,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "nca.tasking",
         "Priya Shah",
         "nca-tasking-and-coordination",
@@ -58,7 +68,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "nca.director",
         "Director Helen Okafor",
         "nca",
@@ -66,7 +76,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Dv,
         DgAuthority::Delegated,
     ),
-    (
+    DemoPerson(
         "nca.analyst",
         "Tom Reilly",
         "nca-nih",
@@ -74,7 +84,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "nca.chair",
         "Deputy Director Sam Whitfield",
         "nca",
@@ -82,7 +92,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Dv,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "mps.tasking",
         "DI Grace Adeyemi",
         "mps",
@@ -90,7 +100,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "mps.case",
         "DC Owen Price",
         "mps",
@@ -98,7 +108,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "gmp.case",
         "DS Leah Barker",
         "greater-manchester",
@@ -106,7 +116,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "titan.analyst",
         "Rob Kenyon",
         "titan",
@@ -114,7 +124,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "hmrc.officer",
         "Nadia Karim",
         "hmrc",
@@ -122,7 +132,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Sc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "mps.admin",
         "Chris Lowe (MPS administrator)",
         "mps",
@@ -130,7 +140,7 @@ const PEOPLE: &[(&str, &str, &str, &[Role], Clearance, DgAuthority)] = &[
         Clearance::Ctc,
         DgAuthority::None,
     ),
-    (
+    DemoPerson(
         "viewer",
         "Jo Evans",
         "west-yorkshire",
@@ -183,7 +193,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
 
 async fn seed(store: &Store, credentials: &Path) -> anyhow::Result<()> {
     let mut lines = String::new();
-    for (username, name, org, roles, clearance, dg) in PEOPLE {
+    for DemoPerson(username, name, org, roles, clearance, dg) in PEOPLE {
         let password: NewPassword = one_time_password();
         let request = AccountRequest {
             username: Username::parse(username)?,

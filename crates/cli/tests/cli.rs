@@ -1,0 +1,365 @@
+//! The `concordat` command as an operator uses it, on both engines.
+
+use concordat_store::{DatabaseUrl, Store};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Output, Stdio};
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn concordat(url: &DatabaseUrl, args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_concordat"))
+        .args(args)
+        .env("CONCORDAT_DATABASE_URL", url_text(url))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the command runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+fn url_text(url: &DatabaseUrl) -> String {
+    match url {
+        DatabaseUrl::Sqlite(path) => format!("sqlite://{}", path.display()),
+        DatabaseUrl::Postgres(url) => url.clone(),
+    }
+}
+
+fn ok(run: Run) -> String {
+    assert_eq!(
+        run.code, 0,
+        "stdout: {}\nstderr: {}",
+        run.stdout, run.stderr
+    );
+    run.stdout
+}
+
+fn fails(run: Run, message: &str) {
+    assert_ne!(run.code, 0, "expected a failure: {}", run.stdout);
+    assert!(
+        run.stderr.contains(message),
+        "{message:?} not in: {}",
+        run.stderr
+    );
+}
+
+/// `concordat init` sets up the store once, and the registry is there to read.
+async fn init_creates_the_first_administrator_once(_: &Store, url: &DatabaseUrl) {
+    let out = ok(concordat(url, &["init"]));
+    assert!(out.contains("username:  admin"), "{out}");
+    assert!(out.contains("one-time"), "{out}");
+    let again = ok(concordat(url, &["init"]));
+    assert!(again.contains("already set up (1 users)"), "{again}");
+    let orgs = ok(concordat(url, &["org", "list", "--kind", "rocu"]));
+    assert!(
+        orgs.contains("10 organisation(s)") && orgs.contains("titan"),
+        "{orgs}"
+    );
+    let north_west = ok(concordat(
+        url,
+        &[
+            "org",
+            "list",
+            "--region",
+            "north-west",
+            "--kind",
+            "territorial-police",
+        ],
+    ));
+    assert!(north_west.contains("6 organisation(s)"), "{north_west}");
+    fails(
+        concordat(url, &["org", "list", "--kind", "pirates"]),
+        "--kind",
+    );
+}
+
+async fn users_are_added_listed_and_disabled(_: &Store, url: &DatabaseUrl) {
+    ok(concordat(url, &["init"]));
+    let add = [
+        "user",
+        "add",
+        "--username",
+        "j.smith",
+        "--name",
+        "DS Jane Smith",
+        "--organisation",
+        "mps",
+        "--roles",
+        "tasking-officer,viewer",
+    ];
+    let out = ok(concordat(url, &[&add[..], &["--clearance", "sc"]].concat()));
+    assert!(out.contains("One-time password: "), "{out}");
+    fails(
+        concordat(url, &[&add[..], &["--clearance", "cosmic"]].concat()),
+        "--clearance",
+    );
+    fails(
+        concordat(url, &[&add[..], &["--clearance", "sc"]].concat()),
+        "username: is already taken",
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "user",
+                "add",
+                "--username",
+                "x.y",
+                "--name",
+                "X",
+                "--organisation",
+                "atlantis",
+                "--roles",
+                "viewer",
+                "--clearance",
+                "sc",
+            ],
+        ),
+        "organisation",
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "user",
+                "add",
+                "--username",
+                "x.y",
+                "--name",
+                "X",
+                "--organisation",
+                "mps",
+                "--roles",
+                "senior-decision-maker",
+                "--clearance",
+                "sc",
+                "--dg-authority",
+            ],
+        ),
+        "dg_authority",
+    );
+    let list = ok(concordat(url, &["user", "list", "--organisation", "mps"]));
+    assert!(
+        list.contains("j.smith") && list.contains("1 account(s)"),
+        "{list}"
+    );
+    ok(concordat(url, &["user", "disable", "j.smith"]));
+    let list = ok(concordat(url, &["user", "list"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("j.smith") && l.contains("disabled")),
+        "{list}"
+    );
+    fails(
+        concordat(url, &["user", "disable", "nobody.here"]),
+        "there is no user",
+    );
+}
+
+async fn tokens_are_issued_and_revoked(store: &Store, url: &DatabaseUrl) {
+    ok(concordat(url, &["init"]));
+    let out = ok(concordat(
+        url,
+        &[
+            "token",
+            "create",
+            "--username",
+            "admin",
+            "--name",
+            "scripts",
+            "--expires-in",
+            "30d",
+        ],
+    ));
+    let secret = out
+        .lines()
+        .find(|l| l.starts_with("cct_"))
+        .expect("a secret")
+        .trim()
+        .to_owned();
+    let hash = concordat_server::auth::hash_secret(&secret);
+    let (token, _) = store
+        .api_token(&hash)
+        .await
+        .expect("read")
+        .expect("stored by hash");
+    assert!(token.expires_at.is_some());
+    let list = ok(concordat(url, &["token", "list", "--username", "admin"]));
+    assert!(
+        list.contains("active") && list.contains("scripts"),
+        "{list}"
+    );
+    ok(concordat(url, &["token", "revoke", &token.id.to_string()]));
+    let list = ok(concordat(url, &["token", "list", "--username", "admin"]));
+    assert!(list.contains("revoked"), "{list}");
+    fails(
+        concordat(
+            url,
+            &[
+                "token",
+                "create",
+                "--username",
+                "admin",
+                "--name",
+                "x",
+                "--expires-in",
+                "soon",
+            ],
+        ),
+        "--expires-in",
+    );
+}
+
+async fn audit_verify_reports_the_first_broken_entry(store: &Store, url: &DatabaseUrl) {
+    ok(concordat(url, &["init"]));
+    ok(concordat(
+        url,
+        &[
+            "user",
+            "add",
+            "--username",
+            "a.b",
+            "--name",
+            "A B",
+            "--organisation",
+            "kent",
+            "--roles",
+            "viewer",
+            "--clearance",
+            "bpss",
+        ],
+    ));
+    let out = ok(concordat(url, &["audit", "verify"]));
+    assert!(out.contains("The audit log is intact: 3 entries"), "{out}");
+    store
+        .tamper_audit_entry_for_test(2, "mallory")
+        .await
+        .expect("tamper");
+    let broken = concordat(url, &["audit", "verify"]);
+    assert_eq!(broken.code, 1);
+    assert!(
+        broken.stdout.contains("BROKEN at entry 2"),
+        "{}",
+        broken.stdout
+    );
+}
+
+macro_rules! on_both_engines {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                let t = concordat_store::testing::TestStore::sqlite().await;
+                super::$name(&t.store, &t.url).await;
+                t.cleanup().await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                let Some(t) = concordat_store::testing::TestStore::postgres().await else { return };
+                super::$name(&t.store, &t.url).await;
+                t.cleanup().await;
+            }
+        }
+    )*};
+}
+
+on_both_engines!(
+    init_creates_the_first_administrator_once,
+    users_are_added_listed_and_disabled,
+    tokens_are_issued_and_revoked,
+    audit_verify_reports_the_first_broken_entry,
+);
+
+#[test]
+fn a_bad_database_url_is_a_clear_error() {
+    let run = concordat(
+        &DatabaseUrl::Postgres("ftp://nowhere".into()),
+        &["org", "list"],
+    );
+    assert_ne!(run.code, 0);
+    assert!(run.stderr.contains("database URL"), "{}", run.stderr);
+}
+
+/// The README's first command: `concordat demo` answers health checks within seconds and
+/// the printed credentials sign in.
+#[tokio::test]
+async fn the_demo_serves_and_its_printed_credentials_sign_in() {
+    let dir = tempfile::tempdir().expect("folder");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_concordat"))
+        .args([
+            "demo",
+            "--port",
+            "0",
+            "--metrics-listen",
+            "off",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let stdout = child.stdout.take().expect("stdout");
+    let lines: Vec<String> = tokio::task::spawn_blocking(move || {
+        let mut lines = vec![];
+        for line in BufReader::new(stdout).lines() {
+            let line = line.expect("a line");
+            let done = line.starts_with("Press Ctrl-C");
+            lines.push(line);
+            if done {
+                break;
+            }
+        }
+        lines
+    })
+    .await
+    .expect("read");
+    let url = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("Concordat demo is running: "))
+        .expect("the URL is printed")
+        .trim()
+        .trim_end_matches('/')
+        .to_owned();
+    let (username, password) = lines
+        .iter()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some("mps.tasking"))
+                .then(|| ("mps.tasking", words.next().expect("password").to_owned()))
+        })
+        .expect("credentials are printed");
+    let client = reqwest::Client::new();
+    let health = client
+        .get(format!("{url}/healthz"))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(health.status(), 200);
+    let signed_in = client
+        .post(format!("{url}/api/v1/session"))
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(signed_in.status(), 201);
+    // SIGTERM shuts it down cleanly.
+    let pid = child.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill runs");
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .expect("join")
+        .expect("exits");
+    assert!(status.success(), "{status:?}");
+    assert!(dir.path().join("demo-credentials.txt").exists());
+}

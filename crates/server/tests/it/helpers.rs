@@ -1,0 +1,305 @@
+//! Starting a server and talking to it as the different people in the stories.
+
+use concordat_domain::audit::Actor;
+use concordat_domain::people::{
+    Clearance, DgAuthority, DisplayName, NewPassword, Role, Roles, Username,
+};
+use concordat_domain::registry::{OrgCode, ReferenceData};
+use concordat_server::accounts::{self, AccountRequest};
+use concordat_server::{AppState, ServerConfig};
+use concordat_store::Store;
+use concordat_store::testing::TestStore;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+use std::net::SocketAddr;
+
+/// The password every story user starts with.
+pub const PASSWORD: &str = "story password 1234";
+
+/// A running server and its store.
+pub struct TestApp {
+    pub address: SocketAddr,
+    pub store: Store,
+    pub client: reqwest::Client,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    test_store: Option<TestStore>,
+}
+
+/// The people in the stories: (username, organisation, roles).
+pub const PEOPLE: &[(&str, &str, &[Role])] = &[
+    ("nca.admin", "nca", &[Role::Administrator]),
+    ("mps.admin", "mps", &[Role::Administrator]),
+    ("mps.tasking", "mps", &[Role::TaskingOfficer]),
+    ("gmp.case", "greater-manchester", &[Role::CaseOfficer]),
+];
+
+impl TestApp {
+    /// Starts a server over `test_store` with the story people.
+    pub async fn start(test_store: TestStore) -> Self {
+        let store = test_store.store.clone();
+        let data = ReferenceData::builtin().expect("reference data");
+        let mut tx = store.write().await.expect("begin");
+        tx.load_reference_data(&data).await.expect("load");
+        tx.commit(concordat_domain::audit::AuditEntry::new(
+            Actor::System,
+            "reference-data.load",
+        ))
+        .await
+        .expect("commit");
+        let password = NewPassword::parse(PASSWORD).expect("valid");
+        for (username, org, roles) in PEOPLE {
+            let request = AccountRequest {
+                username: Username::parse(username).expect("valid"),
+                display_name: DisplayName::parse(username).expect("valid"),
+                organisation: OrgCode::parse(org).expect("valid"),
+                roles: Roles::new(roles.iter().copied()).expect("valid"),
+                clearance: Clearance::Sc,
+                dg_authority: DgAuthority::None,
+            };
+            accounts::create_user_with_password(
+                &store,
+                Actor::System,
+                "",
+                request,
+                &password,
+                false,
+            )
+            .await
+            .expect("story user");
+        }
+        let config = ServerConfig {
+            body_limit: 64 * 1024,
+            ..ServerConfig::default()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let state = AppState::new(store.clone(), config);
+        let server = tokio::spawn(concordat_server::serve(state, listener, None, async move {
+            let _ = rx.await;
+        }));
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            address,
+            store,
+            client,
+            shutdown: Some(tx),
+            server: Some(server),
+            test_store: Some(test_store),
+        }
+    }
+
+    /// The full address of `path` on this server.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Sends a request with optional credentials and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        who: &Who,
+        body: Option<Value>,
+    ) -> Response {
+        let mut request = self
+            .client
+            .request(method, self.url(path))
+            .headers(who.headers());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Response::from_reqwest(request.send().await.expect("the server answers")).await
+    }
+
+    /// GET with credentials.
+    pub async fn get(&self, path: &str, who: &Who) -> Response {
+        self.call(Method::GET, path, who, None).await
+    }
+
+    /// Signs in over the API and returns the session.
+    pub async fn sign_in(&self, username: &str, password: &str) -> Who {
+        let response = self
+            .call(
+                Method::POST,
+                "/api/v1/session",
+                &Who::Nobody,
+                Some(serde_json::json!({ "username": username, "password": password })),
+            )
+            .await;
+        assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+        let cookie = response.session_cookie().expect("a session cookie");
+        Who::Session {
+            cookie,
+            csrf: response.json["csrf_token"]
+                .as_str()
+                .expect("csrf")
+                .to_owned(),
+        }
+    }
+
+    /// Signs in as one of the story people.
+    pub async fn as_user(&self, username: &str) -> Who {
+        self.sign_in(username, PASSWORD).await
+    }
+
+    /// Stops the server, checks it stopped cleanly, and removes the store.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        if let Some(t) = self.test_store.take() {
+            t.cleanup().await;
+        }
+    }
+}
+
+/// Who is asking.
+#[derive(Debug, Clone)]
+pub enum Who {
+    /// No credentials.
+    Nobody,
+    /// A browser session: the cookie (`name=value`) and its CSRF token.
+    Session { cookie: String, csrf: String },
+    /// A browser session whose changes forget the CSRF header.
+    SessionWithoutCsrf { cookie: String },
+    /// An API token.
+    Bearer(String),
+}
+
+impl Who {
+    fn headers(&self) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        let mut put = |name: &'static str, value: &str| {
+            headers.insert(name, HeaderValue::from_str(value).expect("header value"));
+        };
+        match self {
+            Who::Nobody => {}
+            Who::Session { cookie, csrf } => {
+                put("cookie", cookie);
+                put("x-csrf-token", csrf);
+            }
+            Who::SessionWithoutCsrf { cookie } => put("cookie", cookie),
+            Who::Bearer(token) => put("authorization", &format!("Bearer {token}")),
+        }
+        headers
+    }
+
+    /// The same session, forgetting its CSRF token.
+    pub fn without_csrf(&self) -> Who {
+        match self {
+            Who::Session { cookie, .. } => Who::SessionWithoutCsrf {
+                cookie: cookie.clone(),
+            },
+            other => other.clone(),
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+    pub json: Value,
+}
+
+impl Response {
+    /// Reads a response whole.
+    pub async fn from_reqwest(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Self {
+            status,
+            headers,
+            text,
+            json,
+        }
+    }
+
+    /// The `Set-Cookie` headers.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok().map(str::to_owned))
+            .collect()
+    }
+
+    /// The session cookie this response sets, as `name=value`.
+    pub fn session_cookie(&self) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.contains("concordat_session="))
+            .and_then(|c| c.split(';').next().map(str::to_owned))
+    }
+
+    /// Asserts this is a problem document with `status`, and returns it.
+    pub fn problem(&self, status: StatusCode) -> &Value {
+        assert_eq!(self.status, status, "{}", self.text);
+        assert_eq!(
+            self.headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        assert_eq!(self.json["status"], status.as_u16(), "{}", self.text);
+        assert!(self.json["type"].is_string() && self.json["title"].is_string());
+        &self.json
+    }
+
+    /// The field names a problem document says are in error.
+    pub fn problem_fields(&self) -> Vec<String> {
+        self.json["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Runs each named `async fn(&TestApp)` as `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! stories {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let store = concordat_store::testing::TestStore::sqlite().await;
+                let app = $crate::helpers::TestApp::start(store).await;
+                super::$name(&app).await;
+                app.stop().await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some(store) = concordat_store::testing::TestStore::postgres().await else { return };
+                let app = $crate::helpers::TestApp::start(store).await;
+                super::$name(&app).await;
+                app.stop().await;
+            }
+        }
+    )*};
+}

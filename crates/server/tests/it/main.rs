@@ -1,0 +1,12 @@
+//! Story tests: a real server on a random port over a fresh, migrated store, driven
+//! over HTTP. Every story runs on SQLite and on PostgreSQL.
+
+mod helpers;
+
+mod api_errors;
+mod audit;
+mod pages;
+mod registry;
+mod sign_in;
+mod tokens;
+mod users;

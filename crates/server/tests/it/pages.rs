@@ -1,0 +1,148 @@
+//! The web pages: signing in and out with a form, CSRF on every form.
+
+use crate::helpers::{PASSWORD, Response, TestApp, Who};
+use crate::stories;
+use reqwest::StatusCode;
+
+async fn post_form(app: &TestApp, path: &str, cookies: &[&str], form: &[(&str, &str)]) -> Response {
+    let response = app
+        .client
+        .post(app.url(path))
+        .header("cookie", cookies.join("; "))
+        .form(form)
+        .send()
+        .await
+        .expect("answers");
+    Response::from_reqwest(response).await
+}
+
+fn hidden_csrf(html: &str) -> String {
+    let start = html
+        .find("name=\"csrf_token\" value=\"")
+        .expect("a CSRF field")
+        + 25;
+    html[start..start + 64].to_owned()
+}
+
+fn cookie_pair(response: &Response, name: &str) -> String {
+    response
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next().map(str::to_owned))
+        .unwrap_or_else(|| panic!("no {name} cookie in {:?}", response.set_cookies()))
+}
+
+async fn a_user_signs_in_with_the_form_and_out_again(app: &TestApp) {
+    let page = app.get("/sign-in", &Who::Nobody).await;
+    let csrf = hidden_csrf(&page.text);
+    let csrf_cookie = cookie_pair(&page, "concordat_sign_in_csrf");
+
+    // Without the cookie that matches the form's token, the form is refused.
+    let forged = post_form(
+        app,
+        "/sign-in",
+        &[],
+        &[
+            ("csrf_token", &csrf),
+            ("username", "mps.tasking"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.session_cookie().is_none());
+
+    // Missing fields come back with an error summary and the name kept.
+    let empty = post_form(
+        app,
+        "/sign-in",
+        &[&csrf_cookie],
+        &[
+            ("csrf_token", &csrf),
+            ("username", "mps.tasking"),
+            ("password", ""),
+        ],
+    )
+    .await;
+    assert_eq!(empty.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        empty.text.contains("There is a problem") && empty.text.contains("Enter your password")
+    );
+    assert!(empty.text.contains("value=\"mps.tasking\""));
+
+    let signed_in = post_form(
+        app,
+        "/sign-in",
+        &[&csrf_cookie],
+        &[
+            ("csrf_token", &csrf),
+            ("username", "mps.tasking"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    assert_eq!(signed_in.headers["location"], "/");
+    let session = cookie_pair(&signed_in, "__Host-concordat_session");
+
+    let home = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("answers");
+    let home = Response::from_reqwest(home).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.text.contains("mps.tasking") && home.text.contains("Metropolitan"));
+    let session_csrf = hidden_csrf(&home.text);
+
+    let no_token = post_form(app, "/sign-out", &[&session], &[]).await;
+    assert_eq!(no_token.status, StatusCode::FORBIDDEN);
+    let out = post_form(
+        app,
+        "/sign-out",
+        &[&session],
+        &[("csrf_token", &session_csrf)],
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    let after = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+}
+
+async fn user_input_is_escaped_on_the_page(app: &TestApp) {
+    let page = app.get("/sign-in", &Who::Nobody).await;
+    let csrf = hidden_csrf(&page.text);
+    let csrf_cookie = cookie_pair(&page, "concordat_sign_in_csrf");
+    let response = post_form(
+        app,
+        "/sign-in",
+        &[&csrf_cookie],
+        &[
+            ("csrf_token", &csrf),
+            ("username", "<script>alert(1)</script>"),
+            ("password", ""),
+        ],
+    )
+    .await;
+    assert!(!response.text.contains("<script>alert(1)</script>"));
+    assert!(response.text.contains("&lt;script&gt;") || response.text.contains("&#60;script&#62;"));
+}
+
+stories!(
+    a_user_signs_in_with_the_form_and_out_again,
+    user_input_is_escaped_on_the_page
+);
