@@ -156,6 +156,11 @@ impl Authenticated {
         }
     }
 
+    /// The user as the audit log records them.
+    pub fn actor(&self) -> concordat_domain::audit::Actor {
+        actor_of(&self.user)
+    }
+
     /// Whether the user belongs to the national agency or one of its commands or units,
     /// whose administrators run the platform for every organisation.
     pub fn in_national_agency(&self) -> bool {
@@ -168,6 +173,14 @@ impl Authenticated {
             Credential::Session { csrf_token, .. } => Some(csrf_token),
             Credential::Bearer { .. } => None,
         }
+    }
+}
+
+/// A user as the audit log records them: their id and their sign-in name at the time.
+pub fn actor_of(user: &User) -> concordat_domain::audit::Actor {
+    concordat_domain::audit::Actor::User {
+        id: user.id,
+        username: user.username.to_string(),
     }
 }
 

@@ -5,7 +5,6 @@ use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress, accounts};
 use axum::extract::State;
 use axum::http::StatusCode;
-use concordat_domain::audit::Actor;
 use concordat_domain::people::{NewPassword, User};
 use concordat_domain::registry::Organisation;
 use serde::{Deserialize, Serialize};
@@ -75,10 +74,7 @@ async fn change_password(
 ) -> Result<StatusCode, AppError> {
     let new = NewPassword::parse(&body.new_password)
         .map_err(|e| AppError::field("new_password", e.message))?;
-    let actor = Actor::User {
-        id: who.user.id,
-        username: who.user.username.to_string(),
-    };
+    let actor = who.actor();
     accounts::change_password(
         &state.store,
         actor,

@@ -98,15 +98,9 @@ pub(crate) async fn start_session(
     })
     .await?;
     tx.commit(
-        AuditEntry::new(
-            Actor::User {
-                id: user.id,
-                username: user.username.to_string(),
-            },
-            "session.sign-in",
-        )
-        .record(RecordRef::new("user", user.id))
-        .source(source),
+        AuditEntry::new(auth::actor_of(user), "session.sign-in")
+            .record(RecordRef::new("user", user.id))
+            .source(source),
     )
     .await?;
     let cookie = Cookie::build((
@@ -121,6 +115,20 @@ pub(crate) async fn start_session(
     Ok((cookie, csrf_token, expires_at))
 }
 
+/// The session cookie: host-only, HttpOnly, SameSite=Strict, Secure unless configured
+/// otherwise, and gone when the browser closes (the server ends it sooner if due).
+fn session_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((
+        auth::session_cookie_name(state.config.secure_cookies),
+        value,
+    ))
+    .path("/")
+    .http_only(true)
+    .secure(state.config.secure_cookies)
+    .same_site(SameSite::Strict)
+    .build()
+}
+
 /// Ends the session the request came with, if any, and returns the cookie that
 /// clears it.
 pub(crate) async fn end_session(
@@ -132,24 +140,13 @@ pub(crate) async fn end_session(
         let mut tx = state.store.write().await?;
         tx.delete_session(token_hash).await?;
         tx.commit(
-            AuditEntry::new(
-                Actor::User {
-                    id: who.user.id,
-                    username: who.user.username.to_string(),
-                },
-                "session.sign-out",
-            )
-            .record(RecordRef::new("user", who.user.id))
-            .source(source),
+            AuditEntry::new(who.actor(), "session.sign-out")
+                .record(RecordRef::new("user", who.user.id))
+                .source(source),
         )
         .await?;
     }
-    let mut cookie = Cookie::build((auth::session_cookie_name(state.config.secure_cookies), ""))
-        .path("/")
-        .http_only(true)
-        .secure(state.config.secure_cookies)
-        .same_site(SameSite::Strict)
-        .build();
+    let mut cookie = session_cookie(state, String::new());
     cookie.make_removal();
     Ok(cookie)
 }

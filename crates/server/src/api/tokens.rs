@@ -8,7 +8,6 @@ use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use concordat_domain::audit::Actor;
 use concordat_domain::time::Timestamp;
 use concordat_store::ApiToken;
 use serde::{Deserialize, Serialize};
@@ -39,13 +38,6 @@ pub(crate) struct TokenCreated {
     token: ApiToken,
     /// The secret to send as `Authorization: Bearer ...`; shown only now.
     secret: String,
-}
-
-fn actor(who: &Principal) -> Actor {
-    Actor::User {
-        id: who.user.id,
-        username: who.user.username.to_string(),
-    }
 }
 
 /// Lists the signed-in user's tokens (never their secrets).
@@ -83,7 +75,7 @@ async fn create_token(
     let name = accounts::parse_token_name(&body.name)?;
     let (token, secret) = accounts::create_token(
         &state.store,
-        actor(&who),
+        who.actor(),
         &source,
         who.user.id,
         name,
@@ -124,6 +116,6 @@ async fn revoke_token(
             return Err(AppError::NotFound);
         }
     }
-    accounts::revoke_token(&state.store, actor(&who), &source, id).await?;
+    accounts::revoke_token(&state.store, who.actor(), &source, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -9,7 +9,6 @@ use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use concordat_domain::audit::Actor;
 use concordat_domain::people::{
     Clearance, DgAuthority, DisplayName, Role, Roles, User, UserId, UserStatus, Username,
 };
@@ -69,13 +68,6 @@ pub(crate) struct UserCreated {
 pub(crate) struct UserQuery {
     /// Only this organisation's users.
     organisation: Option<String>,
-}
-
-fn actor(who: &Principal) -> Actor {
-    Actor::User {
-        id: who.user.id,
-        username: who.user.username.to_string(),
-    }
 }
 
 /// Loads a user the administrator may manage, or answers 404.
@@ -165,7 +157,7 @@ async fn create_user(
         dg_authority: body.dg_authority,
     };
     let (user, password) =
-        accounts::create_user(&state.store, actor(&who), &source, request).await?;
+        accounts::create_user(&state.store, who.actor(), &source, request).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(UserCreated {
@@ -212,7 +204,7 @@ async fn set_status(
         ));
     }
     Ok(axum::Json(
-        accounts::set_status(&state.store, actor(&who), &source, user.id, status).await?,
+        accounts::set_status(&state.store, who.actor(), &source, user.id, status).await?,
     ))
 }
 

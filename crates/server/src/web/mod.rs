@@ -15,7 +15,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
-use concordat_domain::audit::Actor;
 use concordat_domain::people::{NewPassword, User};
 use concordat_domain::registry::Organisation;
 use serde::Deserialize;
@@ -352,10 +351,7 @@ async fn change_password(
                 .into_response();
         }
     };
-    let actor = Actor::User {
-        id: who.user.id,
-        username: who.user.username.to_string(),
-    };
+    let actor = who.actor();
     match accounts::change_password(
         &state.store,
         actor,
