@@ -10,4 +10,5 @@
 pub mod audit;
 pub mod people;
 pub mod registry;
+pub mod tasking;
 pub mod time;
