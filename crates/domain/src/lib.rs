@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod direction;
 pub mod people;
 pub mod registry;
 pub mod tasking;

@@ -501,6 +501,25 @@ registry_enum! {
     }
 }
 
+registry_enum! {
+    /// Whether an organisation carries out the border, immigration and customs functions
+    /// under the direction and control of the Home Secretary, to which the national
+    /// agency's directed tasking extends by policy under a separate protocol (¶11).
+    pub enum BorderFunctions ("border functions") {
+        /// It does not.
+        None = "none", "None";
+        /// Border Force and other Home Office officials with those functions (¶11).
+        HomeSecretary = "home-secretary", "Under the Home Secretary";
+    }
+}
+
+impl Default for BorderFunctions {
+    /// Most organisations carry out no such functions.
+    fn default() -> Self {
+        Self::None
+    }
+}
+
 impl Default for Engagement {
     /// Engagement via the regional tier, the normal route (¶21).
     fn default() -> Self {
@@ -531,6 +550,9 @@ pub struct Organisation {
     /// How the national agency engages it for tasking.
     #[serde(default)]
     pub engagement: Engagement,
+    /// Whether it carries out the Home Secretary's border functions (¶11).
+    #[serde(default)]
+    pub border_functions: BorderFunctions,
 }
 
 registry_enum! {

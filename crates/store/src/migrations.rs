@@ -5,11 +5,18 @@ use sqlx::SqlSafeStr;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 /// Every migration, in order: (version, description, SQL with engine blocks).
-const HISTORY: &[(i64, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../migrations/0001_foundation.sql"),
-)];
+const HISTORY: &[(i64, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../migrations/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "border functions",
+        include_str!("../migrations/0002_border_functions.sql"),
+    ),
+];
 
 /// The migrator for `engine`, with each migration rendered for it.
 pub(crate) fn migrator(engine: Engine) -> Migrator {

@@ -17,6 +17,7 @@ struct OrgRow {
     region: Option<String>,
     parent: Option<String>,
     engagement: String,
+    border_functions: String,
 }
 
 impl OrgRow {
@@ -44,6 +45,7 @@ impl OrgRow {
                 .map(|p| parse_column("parent", p))
                 .transpose()?,
             engagement: parse_column("engagement", &self.engagement)?,
+            border_functions: parse_column("border_functions", &self.border_functions)?,
         })
     }
 }
@@ -120,11 +122,13 @@ impl WriteTx {
             self.tx
                 .execute(
                     "INSERT INTO organisations (code, name, short_name, kind, jurisdictions, \
-                     region, parent, engagement) VALUES ($1, $2, $3, $4, $5, $6, NULL, $7) \
+                     region, parent, engagement, border_functions) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7, $8) \
                      ON CONFLICT (code) DO UPDATE SET name = excluded.name, \
                      short_name = excluded.short_name, kind = excluded.kind, \
                      jurisdictions = excluded.jurisdictions, region = excluded.region, \
-                     engagement = excluded.engagement",
+                     engagement = excluded.engagement, \
+                     border_functions = excluded.border_functions",
                     params![
                         org.code.as_str(),
                         &org.name,
@@ -133,6 +137,7 @@ impl WriteTx {
                         jurisdictions_column(&org.jurisdictions),
                         org.region.map(|r| r.as_str()),
                         org.engagement.as_str(),
+                        org.border_functions.as_str(),
                     ],
                 )
                 .await?;
@@ -201,8 +206,8 @@ impl Store {
             .reader()
             .await?
             .fetch_all(
-                "SELECT code, name, short_name, kind, jurisdictions, region, parent, engagement \
-                 FROM organisations ORDER BY code",
+                "SELECT code, name, short_name, kind, jurisdictions, region, parent, engagement, \
+                 border_functions FROM organisations ORDER BY code",
                 vec![],
             )
             .await?;
@@ -215,8 +220,8 @@ impl Store {
             .reader()
             .await?
             .fetch_one(
-                "SELECT code, name, short_name, kind, jurisdictions, region, parent, engagement \
-                 FROM organisations WHERE code = $1",
+                "SELECT code, name, short_name, kind, jurisdictions, region, parent, engagement, \
+                 border_functions FROM organisations WHERE code = $1",
                 params![code.as_str()],
             )
             .await?;
