@@ -31,6 +31,32 @@ fn url_text(url: &DatabaseUrl) -> String {
     }
 }
 
+/// `concordat user add` for a person named X with SC clearance, plus `extra` flags.
+fn add_user(
+    url: &DatabaseUrl,
+    username: &str,
+    organisation: &str,
+    roles: &str,
+    extra: &[&str],
+) -> Run {
+    let args = [
+        &[
+            "user",
+            "add",
+            "--username",
+            username,
+            "--name",
+            "X",
+            "--organisation",
+            organisation,
+        ][..],
+        &["--roles", roles, "--clearance", "sc"],
+        extra,
+    ]
+    .concat();
+    concordat(url, &args)
+}
+
 fn ok(run: Run) -> String {
     assert_eq!(
         run.code, 0,
@@ -104,43 +130,16 @@ async fn users_are_added_listed_and_disabled(_: &Store, url: &DatabaseUrl) {
         "username: is already taken",
     );
     fails(
-        concordat(
-            url,
-            &[
-                "user",
-                "add",
-                "--username",
-                "x.y",
-                "--name",
-                "X",
-                "--organisation",
-                "atlantis",
-                "--roles",
-                "viewer",
-                "--clearance",
-                "sc",
-            ],
-        ),
+        add_user(url, "x.y", "atlantis", "viewer", &[]),
         "organisation",
     );
     fails(
-        concordat(
+        add_user(
             url,
-            &[
-                "user",
-                "add",
-                "--username",
-                "x.y",
-                "--name",
-                "X",
-                "--organisation",
-                "mps",
-                "--roles",
-                "senior-decision-maker",
-                "--clearance",
-                "sc",
-                "--dg-authority",
-            ],
+            "x.y",
+            "mps",
+            "senior-decision-maker",
+            &["--dg-authority"],
         ),
         "dg_authority",
     );

@@ -87,26 +87,10 @@ async fn broken_bodies_are_answered_with_problems_naming_the_field(app: &TestApp
     let send = |body: &'static str, content_type: &'static str| {
         let who = who.clone();
         async move {
-            let Who::Session { cookie, csrf } = who else {
-                unreachable!()
-            };
-            let response = app
-                .client
-                .post(app.url("/api/v1/tokens"))
-                .header("cookie", cookie)
-                .header("x-csrf-token", csrf)
-                .header("content-type", content_type)
-                .body(body)
-                .send()
-                .await
-                .expect("answers");
-            let status = response.status();
-            let text = response.text().await.expect("body");
-            (
-                status,
-                serde_json::from_str::<serde_json::Value>(&text).unwrap_or_default(),
-                text,
-            )
+            let r = app
+                .send_raw("/api/v1/tokens", &who, content_type, body.to_owned())
+                .await;
+            (r.status, r.json, r.text)
         }
     };
     let (status, json, text) = send("{\"name\": ", "application/json").await;
@@ -136,24 +120,11 @@ async fn broken_bodies_are_answered_with_problems_naming_the_field(app: &TestApp
 async fn an_oversize_body_is_refused(app: &TestApp) {
     let who = app.as_user("mps.tasking").await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(200 * 1024));
-    let Who::Session { cookie, csrf } = who.clone() else {
-        unreachable!()
-    };
     let response = app
-        .client
-        .post(app.url("/api/v1/tokens"))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .header("content-type", "application/json")
-        .body(big)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert_eq!(
-        response.headers()["content-type"],
-        "application/problem+json"
-    );
+        .send_raw("/api/v1/tokens", &who, "application/json", big)
+        .await;
+    assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(response.headers["content-type"], "application/problem+json");
     // Nothing was written.
     let tokens = app.get("/api/v1/tokens", &who).await;
     assert_eq!(tokens.json, serde_json::json!([]), "{}", tokens.text);

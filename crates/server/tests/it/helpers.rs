@@ -119,6 +119,23 @@ impl TestApp {
         Response::from_reqwest(request.send().await.expect("the server answers")).await
     }
 
+    /// Sends a raw body with its own content type, as a client that gets things wrong would.
+    pub async fn send_raw(
+        &self,
+        path: &str,
+        who: &Who,
+        content_type: &str,
+        body: String,
+    ) -> Response {
+        let request = self
+            .client
+            .post(self.url(path))
+            .headers(who.headers())
+            .header("content-type", content_type)
+            .body(body);
+        Response::from_reqwest(request.send().await.expect("the server answers")).await
+    }
+
     /// GET with credentials.
     pub async fn get(&self, path: &str, who: &Who) -> Response {
         self.call(Method::GET, path, who, None).await
