@@ -8,8 +8,14 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod decision;
 pub mod direction;
+pub mod operation;
 pub mod people;
+pub mod policy;
 pub mod registry;
+pub mod subject;
 pub mod tasking;
+mod text;
+pub mod threat;
 pub mod time;

@@ -28,39 +28,9 @@ impl FieldError {
     }
 }
 
-/// A user's identifier, a UUID (version 7, so identifiers sort by creation).
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(transparent)]
-pub struct UserId(uuid::Uuid);
-
-impl UserId {
-    /// A new, unique identifier.
-    pub fn new() -> Self {
-        Self(uuid::Uuid::now_v7())
-    }
-}
-
-impl Default for UserId {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl FromStr for UserId {
-    type Err = FieldError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        uuid::Uuid::parse_str(s)
-            .map(Self)
-            .map_err(|_| FieldError::new("id", "is not a UUID"))
-    }
-}
-
-impl fmt::Display for UserId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.hyphenated().fmt(f)
-    }
+crate::text::uuid_id! {
+    /// A user's identifier, a UUID (version 7, so identifiers sort by creation).
+    UserId, "id"
 }
 
 /// A sign-in name: 3 to 64 characters of lower-case ASCII letters, digits, `.`, `_`
@@ -210,6 +180,7 @@ macro_rules! text_enum {
         }
     };
 }
+pub(crate) use text_enum;
 
 text_enum! {
     /// What a user may do. A user holds one or more roles; each grants its own

@@ -1,14 +1,226 @@
 //! Requests for tasking and assistance, both ways (¶9, ¶20–24): how a request travels
 //! to its receiver, how urgent it is, and the states it passes through.
 //!
-//! These are the rules only; the store and server (issue 3) build requests on them.
+//! What a request is made of lives here too: its kind, geography and case.
 
+use crate::people::{FieldError, UserId, text_enum};
 use crate::registry::{
-    Engagement, Jurisdiction, OrgCode, Organisation, OrganisationKind, ReferenceData,
+    Engagement, Jurisdiction, OrgCode, Organisation, OrganisationKind, ReferenceData, RocuRegion,
 };
+use crate::subject::SubjectId;
+use crate::text::{bounded_text, uuid_id};
+use crate::threat::ThreatAreas;
+use crate::time::Timestamp;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
+use std::str::FromStr;
 use utoipa::ToSchema;
+
+uuid_id! {
+    /// A request's identifier.
+    RequestId, "request_id"
+}
+
+/// What a request asks for (¶9, ¶20).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum RequestKind {
+    /// Assistance: people, support or an investigation by the receiver.
+    Assistance,
+    /// A specialist capability from the catalogue (Annex E).
+    Capability {
+        /// The capability's code in the catalogue.
+        capability: String,
+    },
+    /// That the national agency take the lead.
+    TakeLead,
+    /// That the national agency coordinate the response.
+    Coordinate,
+}
+
+impl RequestKind {
+    /// The kind's stable text, as stored.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Assistance => "assistance",
+            Self::Capability { .. } => "capability",
+            Self::TakeLead => "take-lead",
+            Self::Coordinate => "coordinate",
+        }
+    }
+
+    /// Rebuilds a kind from its stored text and capability code, checking the code
+    /// against the catalogue.
+    pub fn parse(
+        kind: &str,
+        capability: Option<&str>,
+        registry: &ReferenceData,
+    ) -> Result<Self, FieldError> {
+        match (kind, capability) {
+            ("assistance", None) => Ok(Self::Assistance),
+            ("take-lead", None) => Ok(Self::TakeLead),
+            ("coordinate", None) => Ok(Self::Coordinate),
+            ("capability", Some(code)) => {
+                if registry.capability(code).is_none() {
+                    return Err(FieldError::new(
+                        "kind.capability",
+                        format!("`{code}` is not in the capability catalogue"),
+                    ));
+                }
+                Ok(Self::Capability {
+                    capability: code.to_owned(),
+                })
+            }
+            ("capability", None) => Err(FieldError::new(
+                "kind.capability",
+                "name the capability asked for",
+            )),
+            ("assistance" | "take-lead" | "coordinate", Some(_)) => Err(FieldError::new(
+                "kind.capability",
+                "only a capability request names a capability",
+            )),
+            (other, _) => Err(FieldError::new(
+                "kind.type",
+                format!("`{other}` is not one of: assistance, capability, take-lead, coordinate"),
+            )),
+        }
+    }
+
+    /// The capability asked for, if any.
+    pub fn capability(&self) -> Option<&str> {
+        match self {
+            Self::Capability { capability } => Some(capability),
+            _ => None,
+        }
+    }
+}
+
+text_enum! {
+    /// How sophisticated the criminality is (¶5, fourth commitment; Annex B).
+    Sophistication, "sophistication" {
+        /// Within what a partner normally handles.
+        Standard = "standard",
+        /// A high level of criminal sophistication.
+        High = "high",
+    }
+}
+
+/// Where the activity is: the areas of the organisations affected, and whether it
+/// reaches abroad.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Geography {
+    /// Organisations whose areas the activity touches (forces, island forces, agencies).
+    #[schema(value_type = Vec<String>)]
+    pub areas: BTreeSet<OrgCode>,
+    /// Whether the activity has an international dimension.
+    pub international: bool,
+}
+
+/// The geography of a request, resolved against the registry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ResolvedGeography {
+    /// The ROCU regions the areas fall in.
+    pub regions: BTreeSet<RocuRegion>,
+    /// The jurisdictions the areas cover.
+    pub jurisdictions: BTreeSet<Jurisdiction>,
+    /// The territorial and island forces among the areas.
+    #[schema(value_type = Vec<String>)]
+    pub forces: BTreeSet<OrgCode>,
+    /// Whether the activity reaches abroad.
+    pub international: bool,
+}
+
+impl Geography {
+    /// Checks every area against the registry and works out regions and jurisdictions.
+    pub fn resolve(&self, registry: &ReferenceData) -> Result<ResolvedGeography, FieldError> {
+        let mut resolved = ResolvedGeography {
+            regions: BTreeSet::new(),
+            jurisdictions: BTreeSet::new(),
+            forces: BTreeSet::new(),
+            international: self.international,
+        };
+        for code in &self.areas {
+            let org = registry.organisation(code).ok_or_else(|| {
+                FieldError::new(
+                    "geography.areas",
+                    format!("`{code}` is not an organisation in the registry"),
+                )
+            })?;
+            resolved.regions.extend(org.region);
+            // ROCUs, forces and island forces cover their own jurisdictions; national
+            // bodies do not narrow a geography.
+            if matches!(
+                org.kind,
+                OrganisationKind::TerritorialPolice
+                    | OrganisationKind::IslandForce
+                    | OrganisationKind::Rocu
+            ) {
+                resolved.jurisdictions.extend(org.jurisdictions.iter());
+            }
+            if matches!(
+                org.kind,
+                OrganisationKind::TerritorialPolice | OrganisationKind::IslandForce
+            ) {
+                resolved.forces.insert(code.clone());
+            }
+        }
+        Ok(resolved)
+    }
+}
+
+bounded_text! {
+    /// A request's title: one line that says what it is about.
+    RequestTitle, "title", 200, false, "Armed surveillance on the Eastside CViT group"
+}
+
+bounded_text! {
+    /// The requester's case: what is happening, what is asked, and why.
+    CaseText, "case", 20000, true, "Three armed robberies of cash in transit since May..."
+}
+
+/// A request for tasking or assistance, as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Request {
+    /// Its identifier.
+    pub id: RequestId,
+    /// Its title.
+    pub title: RequestTitle,
+    /// What it asks for.
+    pub kind: RequestKind,
+    /// The organisation asking.
+    #[schema(value_type = String)]
+    pub requester: OrgCode,
+    /// The organisation asked.
+    #[schema(value_type = String)]
+    pub receiver: OrgCode,
+    /// How it travels (¶21–24).
+    pub route: Route,
+    /// The threat areas concerned.
+    pub threat_areas: ThreatAreas,
+    /// The subjects concerned.
+    pub subjects: Vec<SubjectId>,
+    /// Where the activity is.
+    pub geography: Geography,
+    /// How sophisticated the criminality is.
+    pub sophistication: Sophistication,
+    /// How soon an answer is needed.
+    pub urgency: Urgency,
+    /// The requester's case.
+    pub case: CaseText,
+    /// Where it stands.
+    pub state: RequestState,
+    /// Who raised it.
+    pub raised_by: UserId,
+    /// When it was raised.
+    pub raised_at: Timestamp,
+    /// When it was submitted, if it has been.
+    pub submitted_at: Option<Timestamp>,
+    /// When the receiver must answer by (set on submission from the urgency).
+    pub respond_by: Option<Timestamp>,
+    /// Whether the overdue job has flagged it.
+    pub overdue: bool,
+}
 
 /// The way a request reaches the organisation that is to act on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -143,28 +355,16 @@ pub fn route(
     Ok(Route::Direct)
 }
 
-/// How soon a request needs an answer.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Urgency {
-    /// An immediate need for urgent action (¶5, third commitment): threat to life,
-    /// a crime in action.
-    Immediate,
-    /// Needed within the day.
-    Urgent,
-    /// In the ordinary course of tasking.
-    Routine,
-}
-
-impl fmt::Display for Urgency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Urgency::Immediate => "immediate",
-            Urgency::Urgent => "urgent",
-            Urgency::Routine => "routine",
-        })
+text_enum! {
+    /// How soon a request needs an answer.
+    Urgency, "urgency" {
+        /// An immediate need for urgent action (¶5, third commitment): threat to life,
+        /// a crime in action.
+        Immediate = "immediate",
+        /// Needed within the day.
+        Urgent = "urgent",
+        /// In the ordinary course of tasking.
+        Routine = "routine",
     }
 }
 
@@ -224,24 +424,24 @@ impl ResponseDeadlines {
     }
 }
 
-/// Where a request stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum RequestState {
-    /// Being written; only its author's organisation sees it.
-    Draft,
-    /// Sent, awaiting the receiver.
-    Submitted,
-    /// The receiver is assessing it against the Commitment tests.
-    UnderAssessment,
-    /// Accepted: the receiver leads, supports and/or coordinates.
-    Accepted,
-    /// Declined, with a referral to whoever is better placed.
-    DeclinedWithReferral,
-    /// Withdrawn by the requester before a decision.
-    Withdrawn,
-    /// Not decided by its deadline.
-    Expired,
+text_enum! {
+    /// Where a request stands.
+    RequestState, "state" {
+        /// Being written; only its author's organisation sees it.
+        Draft = "draft",
+        /// Sent, awaiting the receiver.
+        Submitted = "submitted",
+        /// The receiver is assessing it against the Commitment tests.
+        UnderAssessment = "under-assessment",
+        /// Accepted: the receiver leads, supports and/or coordinates.
+        Accepted = "accepted",
+        /// Declined, with a referral to whoever is better placed.
+        DeclinedWithReferral = "declined-with-referral",
+        /// Withdrawn by the requester before a decision.
+        Withdrawn = "withdrawn",
+        /// Not decided by its deadline.
+        Expired = "expired",
+    }
 }
 
 /// Something that happens to a request.

@@ -228,6 +228,35 @@ impl Tx {
 
 statements!(Tx, handle);
 
+/// Either a reader's connection or a write transaction, for queries that both reads
+/// and writes need (a write that checks what is there before it changes it).
+pub(crate) struct Exec<'a>(Handle<'a>);
+
+impl Exec<'_> {
+    fn handle(&mut self) -> Handle<'_> {
+        match &mut self.0 {
+            Handle::Sqlite(c) => Handle::Sqlite(c),
+            Handle::Postgres(c) => Handle::Postgres(c),
+        }
+    }
+}
+
+statements!(Exec<'_>, handle);
+
+impl Reader {
+    /// The connection, for queries shared with write transactions.
+    pub(crate) fn exec(&mut self) -> Exec<'_> {
+        Exec(self.handle())
+    }
+}
+
+impl Tx {
+    /// The transaction, for queries shared with readers.
+    pub(crate) fn exec(&mut self) -> Exec<'_> {
+        Exec(self.handle())
+    }
+}
+
 impl Pool {
     pub(crate) fn engine(&self) -> Engine {
         match self {

@@ -14,14 +14,21 @@
 mod audit;
 mod db;
 mod migrations;
+mod operations;
 mod registry;
 mod sessions;
+mod tasking;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod users;
 
 pub use audit::{AuditFilter, ChainReport};
+pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};
+pub use tasking::{
+    ChargingProposal, DecisionRecord, NewSubject, Notification, RequestBox, RequestHistoryEntry,
+    event_name,
+};
 pub use users::{NewUser, UserFilter, UserWithSecret};
 
 use concordat_domain::audit::{AuditEntry, AuditRecord};

@@ -16,6 +16,7 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "border functions",
         include_str!("../migrations/0002_border_functions.sql"),
     ),
+    (3, "tasking", include_str!("../migrations/0003_tasking.sql")),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.
