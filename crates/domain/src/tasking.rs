@@ -480,8 +480,16 @@ impl RequestState {
         let next = match (self, event) {
             (S::Draft, E::Submit) => S::Submitted,
             (S::Submitted, E::StartAssessment) => S::UnderAssessment,
-            (S::Submitted | S::UnderAssessment, E::Accept) => S::Accepted,
-            (S::Submitted | S::UnderAssessment, E::Decline) => S::DeclinedWithReferral,
+            // A decided request can be decided again: the new decision supersedes the
+            // old one, which stays on the record.
+            (
+                S::Submitted | S::UnderAssessment | S::Accepted | S::DeclinedWithReferral,
+                E::Accept,
+            ) => S::Accepted,
+            (
+                S::Submitted | S::UnderAssessment | S::Accepted | S::DeclinedWithReferral,
+                E::Decline,
+            ) => S::DeclinedWithReferral,
             (S::Draft | S::Submitted | S::UnderAssessment, E::Withdraw) => S::Withdrawn,
             (S::Submitted | S::UnderAssessment, E::Expire) => S::Expired,
             (from, event) => return Err(TransitionError { from, event }),
@@ -660,6 +668,7 @@ mod tests {
         assert_eq!(decided, Ok(S::Accepted));
         assert!(S::Accepted.is_final());
         assert_eq!(S::Submitted.apply(E::Decline), Ok(S::DeclinedWithReferral));
+        assert_eq!(S::Accepted.apply(E::Decline), Ok(S::DeclinedWithReferral));
         assert_eq!(S::UnderAssessment.apply(E::Expire), Ok(S::Expired));
         assert_eq!(S::Draft.apply(E::Withdraw), Ok(S::Withdrawn));
         for (from, event) in [

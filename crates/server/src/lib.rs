@@ -12,6 +12,7 @@ mod api;
 pub mod auth;
 pub mod error;
 mod limits;
+pub mod rules;
 pub mod telemetry;
 mod web;
 
@@ -47,6 +48,10 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// How long a request may take before it is answered with 503.
     pub request_timeout: Duration,
+    /// How often the background job looks for overdue requests.
+    pub deadline_sweep_every: Duration,
+    /// How long after its deadline an undecided request expires.
+    pub expire_after: Duration,
 }
 
 impl Default for ServerConfig {
@@ -56,6 +61,8 @@ impl Default for ServerConfig {
             session_ttl: Duration::from_secs(12 * 60 * 60),
             body_limit: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            deadline_sweep_every: Duration::from_secs(60),
+            expire_after: Duration::from_secs(14 * 24 * 60 * 60),
         }
     }
 }
@@ -69,15 +76,18 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     /// Sign-in attempt limits.
     pub sign_in_limiter: Arc<SignInLimiter>,
+    /// The registry and the policy.
+    pub rules: Arc<rules::Rules>,
 }
 
 impl AppState {
-    /// State over `store` with `config`.
-    pub fn new(store: Store, config: ServerConfig) -> Self {
+    /// State over `store` with `config` and `rules`.
+    pub fn new(store: Store, config: ServerConfig, rules: rules::Rules) -> Self {
         Self {
             store,
             config: Arc::new(config),
             sign_in_limiter: Arc::new(SignInLimiter::default()),
+            rules: Arc::new(rules),
         }
     }
 }

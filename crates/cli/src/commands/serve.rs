@@ -3,6 +3,7 @@
 use super::{Global, open_store};
 use anyhow::Context;
 use clap::Args;
+use concordat_server::rules::Rules;
 use concordat_server::{AppState, ServerConfig};
 use concordat_store::Store;
 use std::net::SocketAddr;
@@ -39,6 +40,9 @@ pub struct ServeOptions {
     /// How long a browser session lasts, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     session_hours: u64,
+    /// The Commitment-test policy file to run on (the built-in policy when absent).
+    #[arg(long, env = "CONCORDAT_POLICY", value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -89,7 +93,9 @@ pub async fn serve_on(
         tracing::info!(address = %addr, "metrics at /metrics");
         Some(listener)
     };
-    let state = AppState::new(store.clone(), options.config(secure_by_default));
+    let rules = Rules::load(options.policy.as_deref()).map_err(anyhow::Error::msg)?;
+    tracing::info!(version = rules.policy.version(), "policy loaded");
+    let state = AppState::new(store.clone(), options.config(secure_by_default), rules);
     concordat_server::serve(state, listener, metrics, shutdown_signal()).await?;
     store.close().await;
     Ok(())

@@ -78,7 +78,7 @@ impl TestApp {
             .expect("bind");
         let address = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), config);
+        let state = AppState::new(store.clone(), config, rules());
         let server = tokio::spawn(concordat_server::serve(state, listener, None, async move {
             let _ = rx.await;
         }));
@@ -319,4 +319,9 @@ macro_rules! stories {
             }
         }
     )*};
+}
+
+/// The built-in registry and policy.
+pub fn rules() -> concordat_server::rules::Rules {
+    concordat_server::rules::Rules::load(None).expect("built-in rules")
 }

@@ -18,7 +18,11 @@ async fn metrics_are_served_on_their_own_listener_and_not_by_the_application() {
     );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(concordat_server::serve(
-        AppState::new(t.store.clone(), ServerConfig::default()),
+        AppState::new(
+            t.store.clone(),
+            ServerConfig::default(),
+            crate::helpers::rules(),
+        ),
         app_listener,
         Some(metrics_listener),
         async move {
