@@ -118,6 +118,9 @@ pub enum Credential {
         /// The token's identifier.
         token_id: uuid::Uuid,
     },
+    /// The command line, run by someone with access to the store, acting as a user
+    /// (`--as`); the same rules apply as over HTTP.
+    Command,
 }
 
 /// A signed-in user, their organisation and how they signed in, whether or not they
@@ -171,7 +174,7 @@ impl Authenticated {
     pub fn csrf_token(&self) -> Option<&str> {
         match &self.credential {
             Credential::Session { csrf_token, .. } => Some(csrf_token),
-            Credential::Bearer { .. } => None,
+            Credential::Bearer { .. } | Credential::Command => None,
         }
     }
 }
@@ -246,6 +249,34 @@ pub async fn authenticate(
             token_hash,
             csrf_token: session.csrf_token,
         },
+    }))
+}
+
+/// The user `username`, for the command line to act as. A disabled account, or one
+/// that must change its password, cannot be acted as.
+pub async fn acting_as(state: &AppState, username: &str) -> Result<Principal, AppError> {
+    let name = concordat_domain::people::Username::parse(username)
+        .map_err(|e| AppError::field("as", e.message))?;
+    let user = state
+        .store
+        .user_by_username(&name)
+        .await?
+        .ok_or_else(|| AppError::field("as", format!("there is no user `{name}`")))?
+        .user;
+    if !user.is_active() {
+        return Err(AppError::field("as", format!("`{name}` is disabled")));
+    }
+    if user.must_change_password {
+        return Err(AppError::field(
+            "as",
+            format!("`{name}` must change their password before acting"),
+        ));
+    }
+    let organisation = state.store.organisation(&user.organisation).await?;
+    Ok(Principal(Authenticated {
+        user,
+        organisation,
+        credential: Credential::Command,
     }))
 }
 

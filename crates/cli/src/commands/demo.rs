@@ -152,7 +152,7 @@ const PEOPLE: &[DemoPerson] = &[
 
 const CREDENTIALS_FILE: &str = "demo-credentials.txt";
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(global: &super::Global, args: DemoArgs) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("cannot create {}", args.data_dir.display()))?;
     let url = DatabaseUrl::Sqlite(args.data_dir.join("concordat.db"));
@@ -187,7 +187,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<ExitCode> {
         credentials.display()
     );
     println!("Press Ctrl-C to stop.");
-    serve_on(store, listener, &args.options, args.secure_cookies).await?;
+    serve_on(global, store, listener, &args.options, args.secure_cookies).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -40,6 +40,9 @@ pub struct Global {
         default_value = "sqlite://data/concordat.db"
     )]
     database_url: String,
+    /// The Commitment-test policy file (the built-in policy when absent).
+    #[arg(long, global = true, env = "CONCORDAT_POLICY", value_name = "FILE")]
+    policy: Option<std::path::PathBuf>,
     /// How log lines are written.
     #[arg(long, global = true, env = "CONCORDAT_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
     log_format: LogFormat,
@@ -93,7 +96,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Init(args) => init::run(&cli.global, args).await,
         Command::Serve(args) => serve::run(&cli.global, args).await,
-        Command::Demo(args) => demo::run(args).await,
+        Command::Demo(args) => demo::run(&cli.global, args).await,
         Command::User(cmd) => user::run(&cli.global, cmd).await,
         Command::Token(cmd) => token::run(&cli.global, cmd).await,
         Command::Org(cmd) => org::run(&cli.global, cmd).await,
@@ -107,6 +110,32 @@ async fn open_store(global: &Global) -> anyhow::Result<Store> {
     Store::open(&url)
         .await
         .with_context(|| format!("cannot open the store at {url}"))
+}
+
+/// The registry and the policy named by the global options.
+fn rules(global: &Global) -> anyhow::Result<concordat_server::rules::Rules> {
+    concordat_server::rules::Rules::load(global.policy.as_deref()).map_err(anyhow::Error::msg)
+}
+
+/// The server's state over the store, and the user the command acts as (`--as`), for
+/// commands that do what a user does over the API, under the same rules.
+async fn acting(
+    global: &Global,
+    username: &str,
+) -> anyhow::Result<(
+    concordat_server::AppState,
+    concordat_server::auth::Principal,
+)> {
+    let store = open_store(global).await?;
+    let state = concordat_server::AppState::new(
+        store,
+        concordat_server::ServerConfig::default(),
+        rules(global)?,
+    );
+    let who = concordat_server::auth::acting_as(&state, username)
+        .await
+        .map_err(describe)?;
+    Ok((state, who))
 }
 
 /// Who the audit log says acted, for a subcommand.

@@ -3,7 +3,6 @@
 use super::{Global, open_store};
 use anyhow::Context;
 use clap::Args;
-use concordat_server::rules::Rules;
 use concordat_server::{AppState, ServerConfig};
 use concordat_store::Store;
 use std::net::SocketAddr;
@@ -40,9 +39,6 @@ pub struct ServeOptions {
     /// How long a browser session lasts, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     session_hours: u64,
-    /// The Commitment-test policy file to run on (the built-in policy when absent).
-    #[arg(long, env = "CONCORDAT_POLICY", value_name = "FILE")]
-    policy: Option<std::path::PathBuf>,
 }
 
 impl ServeOptions {
@@ -67,12 +63,13 @@ pub async fn run(global: &Global, args: ServeArgs) -> anyhow::Result<ExitCode> {
         "Concordat is listening on http://{}",
         listener.local_addr()?
     );
-    serve_on(store, listener, &args.options, true).await?;
+    serve_on(global, store, listener, &args.options, true).await?;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Serves until Ctrl-C or SIGTERM, then shuts down cleanly.
 pub async fn serve_on(
+    global: &Global,
     store: Store,
     listener: tokio::net::TcpListener,
     options: &ServeOptions,
@@ -93,7 +90,7 @@ pub async fn serve_on(
         tracing::info!(address = %addr, "metrics at /metrics");
         Some(listener)
     };
-    let rules = Rules::load(options.policy.as_deref()).map_err(anyhow::Error::msg)?;
+    let rules = super::rules(global)?;
     tracing::info!(version = rules.policy.version(), "policy loaded");
     let state = AppState::new(store.clone(), options.config(secure_by_default), rules);
     concordat_server::serve(state, listener, metrics, shutdown_signal()).await?;
