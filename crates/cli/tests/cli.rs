@@ -249,6 +249,243 @@ async fn audit_verify_reports_the_first_broken_entry(store: &Store, url: &Databa
     );
 }
 
+/// Adds a user who may act at once (`--as`): no one-time password to change first.
+async fn ready_user(store: &Store, url: &DatabaseUrl, username: &str, org: &str, roles: &str) {
+    ok(add_user(url, username, org, roles, &[]));
+    let name = concordat_domain::people::Username::parse(username).expect("valid");
+    let found = store
+        .user_by_username(&name)
+        .await
+        .expect("reads")
+        .expect("exists");
+    let mut tx = store.write().await.expect("begin");
+    tx.set_password(found.user.id, &found.password_hash, false)
+        .await
+        .expect("set");
+    tx.commit(concordat_domain::audit::AuditEntry::new(
+        concordat_domain::audit::Actor::System,
+        "test.ready-user",
+    ))
+    .await
+    .expect("commit");
+}
+
+fn first_word(out: &str) -> String {
+    out.split_whitespace()
+        .next()
+        .expect("an identifier")
+        .to_owned()
+}
+
+fn fixture(name: &str) -> String {
+    format!(
+        "{}/../domain/policy/fixtures/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+const NDM: &[&str] = &[
+    "--information",
+    "Firearms recovered in two force areas.",
+    "--threat-and-risk",
+    "High harm; handovers imminent.",
+    "--powers-and-policy",
+    "Within the Commitment.",
+    "--options",
+    "Regional lead with national surveillance.",
+    "--action-and-review",
+    "Review at the regional tasking meeting.",
+];
+
+/// A request is raised, recommended and decided from the command line, acting as
+/// users under the API's rules; then the decisions are replayed against a stricter
+/// policy, which reports what would change, and a broken policy names its line.
+async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, url: &DatabaseUrl) {
+    ok(concordat(url, &["init"]));
+    ready_user(
+        store,
+        url,
+        "titan.tasking",
+        "titan",
+        "tasking-officer,analyst",
+    )
+    .await;
+    ready_user(store, url, "nca.tasking", "nca", "tasking-officer").await;
+    ready_user(store, url, "mps.viewer", "mps", "viewer").await;
+    let subject = first_word(&ok(concordat(
+        url,
+        &[
+            "subject",
+            "add",
+            "--as",
+            "titan.tasking",
+            "--kind",
+            "organised-crime-group",
+            "--name",
+            "Northern firearms network",
+            "--designation",
+            "high-priority",
+            "--basis",
+            "Converted weapons recovered",
+        ],
+    )));
+    let raise = |title: &str, kind: &str, areas: &str| {
+        let mut args = vec![
+            "request",
+            "raise",
+            "--as",
+            "titan.tasking",
+            "--to",
+            "nca",
+            "--title",
+            title,
+            "--kind",
+            kind,
+            "--threat-areas",
+            "firearms",
+            "--areas",
+            areas,
+            "--urgency",
+            "urgent",
+            "--case",
+            "Handovers expected within days",
+            "--subjects",
+            &subject,
+            "--submit",
+        ];
+        if kind == "capability" {
+            args.extend(["--capability", "specialist-surveillance"]);
+        }
+        first_word(&ok(concordat(url, &args)))
+    };
+    let first = raise(
+        "Surveillance on the network",
+        "capability",
+        "cumbria,lancashire",
+    );
+    let recommended = ok(concordat(
+        url,
+        &["request", "recommend", &first, "--as", "nca.tasking"],
+    ));
+    assert!(
+        recommended.contains(": support — best-placed lead titan"),
+        "{recommended}"
+    );
+    assert!(
+        recommended.contains("[pass] priority-subjects (¶5)"),
+        "{recommended}"
+    );
+    // Another organisation's viewer cannot see it.
+    fails(
+        concordat(url, &["request", "show", &first, "--as", "mps.viewer"]),
+        "There is nothing here",
+    );
+    let decide = |id: &str, lead: &str, support: &str, extra: &[&str]| {
+        let args = [
+            &[
+                "request",
+                "decide",
+                id,
+                "--as",
+                "nca.tasking",
+                "--outcome",
+                "accepted",
+                "--lead",
+                lead,
+                "--support",
+                support,
+            ][..],
+            NDM,
+            extra,
+        ]
+        .concat();
+        concordat(url, &args)
+    };
+    // The requester cannot decide its own request.
+    fails(
+        concordat(
+            url,
+            &[
+                &[
+                    "request",
+                    "decide",
+                    &first,
+                    "--as",
+                    "titan.tasking",
+                    "--outcome",
+                    "accepted",
+                    "--lead",
+                    "titan",
+                ][..],
+                NDM,
+            ]
+            .concat(),
+        ),
+        "only nca's tasking officers",
+    );
+    let decided = ok(decide(
+        &first,
+        "titan",
+        "nca",
+        &["--create-operation", "Operation Moss"],
+    ));
+    assert!(
+        decided.contains("accepted (support for the national agency"),
+        "{decided}"
+    );
+    let operation = decided
+        .lines()
+        .find_map(|l| l.strip_prefix("Operation "))
+        .expect("an operation")
+        .to_owned();
+    // The activity spreads to the South East: two regions, beyond partners (¶5).
+    let second = raise("The network reaches Kent", "take-lead", "cumbria,kent");
+    fails(
+        decide(&second, "titan", "nca", &["--join-operation", &operation]),
+        "departure_reason",
+    );
+    ok(decide(
+        &second,
+        "nca",
+        "titan",
+        &["--join-operation", &operation],
+    ));
+    let shown = ok(concordat(
+        url,
+        &["operation", "show", &operation, "--as", "titan.tasking"],
+    ));
+    assert!(
+        shown.contains("roles as of") && shown.contains("lead nca; support titan"),
+        "{shown}"
+    );
+
+    let broken = concordat(url, &["policy", "check", &fixture("broken-remit.toml")]);
+    fails(broken, "line 26, column 8");
+    let checked = ok(concordat(
+        url,
+        &["policy", "check", &fixture("revenue-first-stricter.toml")],
+    ));
+    assert!(checked.contains("2026.2-test"), "{checked}");
+    let replay = ok(concordat(
+        url,
+        &[
+            "policy",
+            "replay",
+            "--policy",
+            &fixture("revenue-first-stricter.toml"),
+        ],
+    ));
+    assert!(
+        replay.contains("Replayed 2 decided requests against policy 2026.2-test: 1 would change"),
+        "{replay}"
+    );
+    assert!(
+        replay.contains("test beyond-partner-capability: passed -> failed"),
+        "{replay}"
+    );
+    fails(concordat(url, &["policy", "replay"]), "--policy");
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -274,6 +511,7 @@ on_both_engines!(
     users_are_added_listed_and_disabled,
     tokens_are_issued_and_revoked,
     audit_verify_reports_the_first_broken_entry,
+    requests_are_decided_from_the_command_line_and_replayed,
 );
 
 #[test]

@@ -459,7 +459,8 @@ impl Policy {
     }
 
     /// The best-placed lead and why, by the first rule that applies: remit, activity
-    /// beyond partners, an existing investigation, then geography.
+    /// beyond partners, an existing investigation led by someone other than the asker,
+    /// then geography.
     fn best_placed_lead(
         &self,
         facts: &Facts<'_>,
@@ -494,7 +495,17 @@ impl Policy {
             );
             return (agency.clone(), reason);
         }
-        if let Some(first) = facts.existing.first() {
+        // An investigation the asker itself leads is the context of its request, not a
+        // claim to lead: it is asking someone else to act.
+        let asker_is_agency = facts.requester.kind.is_national_agency_body();
+        let led_by_asker = |lead: &OrgCode| {
+            *lead == facts.requester.code
+                || (asker_is_agency
+                    && registry
+                        .organisation(lead)
+                        .is_some_and(|o| o.kind.is_national_agency_body()))
+        };
+        if let Some(first) = facts.existing.iter().find(|e| !led_by_asker(&e.lead)) {
             let reason = format!(
                 "{} already leads {} against the same subjects",
                 first.lead, first.code_name
@@ -1395,7 +1406,7 @@ mod tests {
             threat_areas: vec![ThreatArea::Fraud],
             areas: vec!["kent"],
             existing: vec![("Operation Ash", "kent"), ("Operation Birch", "essex")],
-            ..Case::new("kent", "nca", RequestKind::Assistance)
+            ..Case::new("surrey", "nca", RequestKind::Assistance)
         };
         let r = recommend(&case);
         assert_eq!(r.role, AgencyRole::Coordinate);
@@ -1404,6 +1415,27 @@ mod tests {
             r.lead_reason,
             "kent already leads Operation Ash against the same subjects"
         );
+    }
+
+    /// ¶18 (b): the agency's own operation on the subject does not make it the lead of
+    /// the investigation it asks a ROCU to take on.
+    #[test]
+    fn the_askers_own_investigation_does_not_make_it_the_lead() {
+        let case = Case {
+            threat_areas: vec![ThreatArea::Fraud],
+            areas: vec!["kent", "surrey"],
+            existing: vec![("Operation Kestrel", "nca-nccu")],
+            ..Case::new("nca-nccu", "serocu", RequestKind::Assistance)
+        };
+        let r = recommend(&case);
+        assert_eq!(r.lead, code("serocu"), "{}", r.lead_reason);
+        let case = Case {
+            threat_areas: vec![ThreatArea::Fraud],
+            areas: vec!["kent"],
+            existing: vec![("Operation Ash", "kent"), ("Operation Elm", "essex")],
+            ..Case::new("kent", "nca", RequestKind::Assistance)
+        };
+        assert_eq!(recommend(&case).lead, code("essex"));
     }
 
     /// Several forces in different regions, or none: the agency, or the requester.
@@ -1477,16 +1509,13 @@ mod tests {
         let after = evaluate(&stricter, &case);
         assert_eq!(
             differences(&before, &after),
-            [
-                "role: lead -> support",
-                "lead: nca -> west-midlands",
-                "test beyond-partner-capability: passed -> failed",
-            ]
+            ["test beyond-partner-capability: passed -> failed"]
         );
+        // The asker's own operation is no claim to lead; two regions still need the agency.
         assert!(
-            after
-                .lead_reason
-                .contains("already leads Operation Kestrel")
+            after.lead_reason.contains("across regions"),
+            "{}",
+            after.lead_reason
         );
     }
 

@@ -13,6 +13,7 @@ pub mod auth;
 pub mod error;
 mod limits;
 pub mod rules;
+pub mod tasking;
 pub mod telemetry;
 mod web;
 
@@ -263,6 +264,16 @@ pub async fn serve(
             }
         })
     };
+    let deadlines = {
+        let state = state.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                _ = tasking::run_deadline_sweeps(state) => {},
+                _ = stop.changed() => {},
+            }
+        })
+    };
     let metrics_task = metrics.map(|listener| {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -282,6 +293,7 @@ pub async fn serve(
         .await;
     let _ = stop_tx.send(());
     let _ = sweeper.await;
+    let _ = deadlines.await;
     if let Some(task) = metrics_task {
         task.await??;
     }

@@ -291,10 +291,12 @@ impl Store {
             .collect()
     }
 
-    /// Operations with a current lead that work on any of `subjects`, oldest first.
+    /// Operations that work on any of `subjects`, with their lead, oldest first: as
+    /// they stand now, or as they stood at `as_of`.
     pub async fn investigations_on(
         &self,
         subjects: &[SubjectId],
+        as_of: Option<Timestamp>,
     ) -> Result<Vec<InvestigationOnSubject>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
@@ -304,15 +306,19 @@ impl Store {
         }
         let mut reader = self.reader().await?;
         let mut found: Vec<InvestigationOnSubject> = vec![];
+        let at = as_of.map(Timestamp::as_micros);
         for subject in subjects {
             let rows: Vec<Row> = reader
                 .fetch_all(
                     "SELECT o.id, o.code_name, l.organisation AS lead FROM operations o \
                      JOIN operation_subjects s ON s.operation_id = o.id \
                      JOIN operation_roles l ON l.operation_id = o.id AND l.role = 'lead' \
-                     AND l.valid_until IS NULL WHERE s.subject_id = $1 \
+                     WHERE s.subject_id = $1 AND ( \
+                       ($2 IS NULL AND l.valid_until IS NULL) OR \
+                       ($2 IS NOT NULL AND o.created_at <= $2 AND l.valid_from <= $2 \
+                        AND (l.valid_until IS NULL OR l.valid_until > $2))) \
                      ORDER BY o.created_at, o.id",
-                    params![subject.to_string()],
+                    params![subject.to_string(), at],
                 )
                 .await?;
             for r in rows {

@@ -122,6 +122,36 @@ impl Store {
         Ok(found)
     }
 
+    /// The subjects `ids` with the designation each had at `as_of` (now when `None`),
+    /// in the order given. A subject not yet designated then is left out.
+    pub async fn subjects_as_of(
+        &self,
+        ids: &[SubjectId],
+        as_of: Option<Timestamp>,
+    ) -> Result<Vec<Subject>, StoreError> {
+        let Some(at) = as_of else {
+            return self.subjects_by_id(ids).await;
+        };
+        let mut reader = self.reader().await?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            let row: Option<SubjectRow> = reader
+                .fetch_optional(
+                    "SELECT s.id, s.kind, s.name, s.organisation, d.level, d.basis, \
+                     d.designated_by, d.designated_at FROM subjects s \
+                     JOIN subject_designations d ON d.subject_id = s.id \
+                     WHERE s.id = $1 AND d.designated_at <= $2 \
+                     ORDER BY d.designated_at DESC, d.id DESC LIMIT 1",
+                    params![id.to_string(), at.as_micros()],
+                )
+                .await?;
+            if let Some(row) = row {
+                found.push(row.into_domain()?);
+            }
+        }
+        Ok(found)
+    }
+
     /// The subjects `organisation` may see: its own, and those on requests and
     /// operations it is party to.
     pub async fn subjects_visible_to(

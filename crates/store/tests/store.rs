@@ -321,7 +321,208 @@ async fn a_tampered_entry_is_caught_by_verification(store: &Store) {
     assert_eq!(report.checked, 2);
 }
 
+/// A subject, a request about it, a decision and an operation whose lead moves.
+async fn tasking_records(store: &Store) -> (concordat_domain::tasking::Request, String) {
+    use concordat_domain::decision::*;
+    use concordat_domain::operation::{CodeName, Reason, RoleHistory};
+    use concordat_domain::subject::*;
+    use concordat_domain::tasking::*;
+    use concordat_domain::threat::{Strand, ThreatArea, ThreatAreas};
+    seeded(store).await;
+    let user = add_user(store, "wm.tasking", "west-midlands").await;
+    let registry = ReferenceData::builtin().expect("data");
+    let code = |c: &str| OrgCode::parse(c).expect("code");
+    let mut tx = store.write().await.expect("begin");
+    let subject = tx
+        .insert_subject(
+            &concordat_store::NewSubject {
+                kind: SubjectKind::OrganisedCrimeGroup,
+                name: SubjectName::parse("Eastside group").expect("valid"),
+                organisation: code("west-midlands"),
+                level: PriorityDesignation::Priority,
+                basis: DesignationBasis::parse("Firearms").expect("valid"),
+            },
+            user.id,
+        )
+        .await
+        .expect("subject");
+    let request = Request {
+        id: RequestId::new(),
+        title: RequestTitle::parse("Surveillance").expect("valid"),
+        kind: RequestKind::Capability {
+            capability: "specialist-surveillance".to_owned(),
+        },
+        requester: code("west-midlands"),
+        receiver: code("nca"),
+        route: Route::Direct,
+        threat_areas: ThreatAreas::new([ThreatArea::OrganisedAcquisitiveCrime]).expect("one"),
+        subjects: vec![subject.id],
+        geography: Geography {
+            areas: [code("west-midlands")].into_iter().collect(),
+            international: false,
+        },
+        sophistication: Sophistication::Standard,
+        urgency: Urgency::Routine,
+        case: CaseText::parse("Robberies").expect("valid"),
+        state: RequestState::Draft,
+        raised_by: user.id,
+        raised_at: Timestamp::now(),
+        submitted_at: None,
+        respond_by: None,
+        overdue: false,
+    };
+    tx.insert_request(&request).await.expect("request");
+    let now = Timestamp::now();
+    tx.move_request(
+        request.id,
+        RequestState::Draft,
+        RequestEvent::Submit,
+        Some(user.id),
+        None,
+        Some((now, now.plus(chrono::Duration::days(14)))),
+    )
+    .await
+    .expect("submit");
+    let operation = tx
+        .insert_operation(
+            &concordat_store::NewOperation {
+                code_name: CodeName::parse("Operation Nightjar").expect("valid"),
+                threat_areas: request.threat_areas.clone(),
+                strands: vec![Strand::Pursue],
+                subjects: vec![subject.id],
+                origin_request: Some(request.id),
+            },
+            user.id,
+        )
+        .await
+        .expect("operation");
+    let first = Roles {
+        lead: code("west-midlands"),
+        support: [code("nca")].into_iter().collect(),
+        coordinate: Default::default(),
+    };
+    let reason = Reason::parse("accepted").expect("valid");
+    let change = RoleHistory::default()
+        .change_to(&first, now, &reason)
+        .expect("opens");
+    tx.change_roles(operation, &change, now, user.id)
+        .await
+        .expect("roles");
+    let later = now.plus(chrono::Duration::days(30));
+    let second = Roles {
+        lead: code("nca"),
+        support: [code("west-midlands")].into_iter().collect(),
+        coordinate: Default::default(),
+    };
+    let history = tx.role_history(operation).await.expect("history");
+    let change = history
+        .change_to(&second, later, &Reason::parse("displaced").expect("valid"))
+        .expect("moves");
+    tx.change_roles(operation, &change, later, user.id)
+        .await
+        .expect("roles");
+    let recommendation = Recommendation {
+        policy_version: "test".to_owned(),
+        role: AgencyRole::Support,
+        lead: code("west-midlands"),
+        lead_reason: "test".to_owned(),
+        referral: None,
+        tests: vec![],
+    };
+    let text = |t: &str| NdmText::parse(t).expect("valid");
+    let decision = Decision {
+        id: DecisionId::new(),
+        request: request.id,
+        outcome: Outcome::Accepted,
+        roles: Some(first),
+        referral: None,
+        rationale: NdmRationale {
+            information: text("a"),
+            threat_and_risk: text("b"),
+            powers_and_policy: text("c"),
+            options_and_contingencies: text("d"),
+            action_and_review: text("e"),
+        },
+        recommendation,
+        agency_role: AgencyRole::Support,
+        departure_reason: None,
+        charging: Charging::None,
+        decided_by: user.id,
+        decided_at: now,
+        supersedes: None,
+    };
+    tx.insert_decision(&decision, Some(operation))
+        .await
+        .expect("decision");
+    tx.commit(AuditEntry::new(cli(), "test.tasking"))
+        .await
+        .expect("commit");
+    let stored = store
+        .request(request.id, &registry)
+        .await
+        .expect("reads back");
+    let op = store.operation(operation).await.expect("operation");
+    assert_eq!(
+        op.roles.as_of(now).map(|r| r.lead),
+        Some(code("west-midlands"))
+    );
+    assert_eq!(op.roles.as_of(later).map(|r| r.lead), Some(code("nca")));
+    assert_eq!(op.roles.0.len(), 4);
+    let decisions = store.decisions(request.id).await.expect("decisions");
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].decision, decision);
+    (stored, operation.to_string())
+}
+
+async fn requests_decisions_and_role_history_round_trip(store: &Store) {
+    let (request, _) = tasking_records(store).await;
+    assert_eq!(
+        request.state,
+        concordat_domain::tasking::RequestState::Submitted
+    );
+    assert!(request.respond_by.is_some());
+    let history = store.request_history(request.id).await.expect("history");
+    let events: Vec<&str> = history.iter().map(|h| h.event.as_str()).collect();
+    assert_eq!(events, ["raise", "submit"]);
+    // As the deadline sweep sees it: not overdue now, overdue after its deadline.
+    let registry = ReferenceData::builtin().expect("data");
+    let now = Timestamp::now();
+    assert!(
+        store
+            .requests_newly_overdue(now, &registry)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
+    let later = now.plus(chrono::Duration::days(15));
+    assert_eq!(
+        store
+            .requests_newly_overdue(later, &registry)
+            .await
+            .expect("reads")
+            .len(),
+        1
+    );
+}
+
+async fn the_database_refuses_to_change_decisions_and_designations(store: &Store) {
+    tasking_records(store).await;
+    for sql in [
+        "UPDATE decisions SET outcome = 'declined'",
+        "DELETE FROM decisions",
+        "UPDATE subject_designations SET level = 'standard'",
+        "DELETE FROM subject_designations",
+    ] {
+        assert!(
+            store.tamper_for_test(sql).await.is_err(),
+            "{sql} must be refused"
+        );
+    }
+}
+
 concordat_store::on_both_engines!(
+    requests_decisions_and_role_history_round_trip,
+    the_database_refuses_to_change_decisions_and_designations,
     reference_data_loads_and_reads_back,
     users_round_trip_with_roles,
     a_taken_username_is_a_conflict_and_writes_nothing,

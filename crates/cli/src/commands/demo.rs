@@ -63,7 +63,7 @@ const PEOPLE: &[DemoPerson] = &[
     DemoPerson(
         "nca.tasking",
         "Priya Shah",
-        "nca-tasking-and-coordination",
+        "nca",
         &[Role::TaskingOfficer],
         Clearance::Sc,
         DgAuthority::None,
@@ -163,6 +163,7 @@ pub async fn run(global: &super::Global, args: DemoArgs) -> anyhow::Result<ExitC
     let credentials = args.data_dir.join(CREDENTIALS_FILE);
     if store.count_users().await? == 0 {
         seed(&store, &credentials).await?;
+        seed_tasking(global, &store).await?;
     }
     let addr = SocketAddr::new(args.address, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -221,6 +222,84 @@ async fn seed(store: &Store, credentials: &Path) -> anyhow::Result<()> {
         ));
     }
     write_private(credentials, &lines)
+}
+
+/// A subject and a request waiting for the national agency's decision, so that the
+/// queues have something in them (README: "Raising and deciding a request").
+async fn seed_tasking(global: &super::Global, store: &Store) -> anyhow::Result<()> {
+    use concordat_domain::subject::{
+        DesignationBasis, PriorityDesignation, SubjectKind, SubjectName,
+    };
+    use concordat_domain::tasking::{
+        CaseText, Geography, RequestEvent, RequestKind, RequestTitle, Sophistication, Urgency,
+    };
+    use concordat_domain::threat::{ThreatArea, ThreatAreas};
+    use concordat_server::tasking::{self, NewRequestInput, NewSubjectInput};
+    let state = concordat_server::AppState::new(
+        store.clone(),
+        concordat_server::ServerConfig::default(),
+        super::rules(global)?,
+    );
+    let analyst = concordat_server::auth::acting_as(&state, "titan.analyst")
+        .await
+        .map_err(describe)?;
+    let source = source();
+    let group = tasking::create_subject(
+        &state,
+        &analyst,
+        &source,
+        NewSubjectInput {
+            kind: SubjectKind::OrganisedCrimeGroup,
+            name: SubjectName::parse("Northern firearms supply network (fictional)")?,
+            designation: PriorityDesignation::HighPriority,
+            basis: DesignationBasis::parse(
+                "Fictional demo data: converted weapons recovered in three force areas.",
+            )?,
+        },
+    )
+    .await
+    .map_err(describe)?;
+    let request = tasking::raise(
+        &state,
+        &analyst,
+        &source,
+        NewRequestInput {
+            title: RequestTitle::parse("Specialist surveillance on the Northern firearms network")?,
+            kind: RequestKind::Capability {
+                capability: "specialist-surveillance".to_owned(),
+            },
+            receiver: OrgCode::parse("nca")?,
+            border_gateway: None,
+            threat_areas: ThreatAreas::new([ThreatArea::Firearms])?,
+            subjects: vec![group.id],
+            geography: Geography {
+                areas: ["cumbria", "lancashire"]
+                    .into_iter()
+                    .map(OrgCode::parse)
+                    .collect::<Result<_, _>>()?,
+                international: false,
+            },
+            sophistication: Sophistication::Standard,
+            urgency: Urgency::Urgent,
+            case: CaseText::parse(
+                "Fictional demo data. Handovers of converted firearms are expected at a \
+                 lay-by on the A6 within days; the region has no armed surveillance team free.",
+            )?,
+        },
+    )
+    .await
+    .map_err(describe)?;
+    tasking::transition(
+        &state,
+        &analyst,
+        &source,
+        request.id,
+        RequestEvent::Submit,
+        None,
+    )
+    .await
+    .map_err(describe)?;
+    Ok(())
 }
 
 /// Writes the demo credentials readable by their owner only.

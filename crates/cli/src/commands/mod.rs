@@ -4,8 +4,12 @@
 mod audit;
 mod demo;
 mod init;
+mod operation;
 mod org;
+mod policy;
+mod request;
 mod serve;
+mod subject;
 mod token;
 mod user;
 
@@ -76,6 +80,18 @@ enum Command {
     /// Check the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Raise, assess and decide requests for tasking and assistance.
+    #[command(subcommand)]
+    Request(request::RequestCommand),
+    /// Read operations and their roles over time.
+    #[command(subcommand)]
+    Operation(operation::OperationCommand),
+    /// Record and list subjects: groups, individuals, vulnerabilities.
+    #[command(subcommand)]
+    Subject(subject::SubjectCommand),
+    /// Check a Commitment-test policy file, or replay past decisions against one.
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
 }
 
 /// Sets up logging to standard error; `RUST_LOG` chooses what is shown.
@@ -101,6 +117,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(cmd) => token::run(&cli.global, cmd).await,
         Command::Org(cmd) => org::run(&cli.global, cmd).await,
         Command::Audit(cmd) => audit::run(&cli.global, cmd).await,
+        Command::Request(cmd) => request::run(&cli.global, cmd).await,
+        Command::Operation(cmd) => operation::run(&cli.global, cmd).await,
+        Command::Subject(cmd) => subject::run(&cli.global, cmd).await,
+        Command::Policy(cmd) => policy::run(&cli.global, cmd).await,
     }
 }
 
@@ -110,6 +130,14 @@ async fn open_store(global: &Global) -> anyhow::Result<Store> {
     Store::open(&url)
         .await
         .with_context(|| format!("cannot open the store at {url}"))
+}
+
+/// Who a command that does what a user does acts as.
+#[derive(Debug, Args)]
+pub struct As {
+    /// The user to act as; the same rules apply as when they use the API.
+    #[arg(long = "as", value_name = "USERNAME")]
+    pub username: String,
 }
 
 /// The registry and the policy named by the global options.

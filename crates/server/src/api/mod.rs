@@ -4,8 +4,12 @@
 
 mod audit;
 mod me;
+mod notifications;
+mod operations;
 mod registry;
+mod requests;
 pub(crate) mod session;
+mod subjects;
 mod tokens;
 mod users;
 
@@ -65,6 +69,16 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(subjects::router())
+        .merge(requests::router())
+        .merge(operations::router())
+        .merge(notifications::router())
+}
+
+/// Parses an identifier from the path; one that cannot be an identifier names
+/// nothing, so it is answered as not found.
+pub(crate) fn path_id<T: std::str::FromStr>(raw: &str) -> Result<T, AppError> {
+    raw.parse().map_err(|_| AppError::NotFound)
 }
 
 /// Which users an administrator manages: national agency administrators run the

@@ -46,7 +46,10 @@ async fn the_chain_verifies_and_a_tampered_entry_is_caught(app: &TestApp) {
     let verified = app.get("/api/v1/audit/verify", &admin).await;
     assert_eq!(verified.json["intact"], true, "{}", verified.text);
     let checked = verified.json["checked"].as_i64().expect("count");
-    assert!(checked >= 5);
+    assert!(
+        checked >= 3,
+        "reference data, the story people and this sign-in"
+    );
     app.store
         .tamper_audit_entry_for_test(3, "mallory")
         .await

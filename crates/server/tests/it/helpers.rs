@@ -5,10 +5,9 @@ use concordat_domain::people::{
     Clearance, DgAuthority, DisplayName, NewPassword, Role, Roles, Username,
 };
 use concordat_domain::registry::{OrgCode, ReferenceData};
-use concordat_server::accounts::{self, AccountRequest};
 use concordat_server::{AppState, ServerConfig};
-use concordat_store::Store;
 use concordat_store::testing::TestStore;
+use concordat_store::{NewUser, Store};
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
@@ -33,7 +32,31 @@ pub const PEOPLE: &[(&str, &str, &[Role])] = &[
     ("mps.admin", "mps", &[Role::Administrator]),
     ("mps.tasking", "mps", &[Role::TaskingOfficer]),
     ("gmp.case", "greater-manchester", &[Role::CaseOfficer]),
+    ("nca.tasking", "nca", &[Role::TaskingOfficer]),
+    ("nca.viewer", "nca", &[Role::Viewer]),
+    ("nca.director", "nca", &[Role::SeniorDecisionMaker]),
+    (
+        "nccu.tasking",
+        "nca-nccu",
+        &[Role::TaskingOfficer, Role::Analyst],
+    ),
+    ("wmp.tasking", "west-midlands", &[Role::TaskingOfficer]),
+    ("wmp.analyst", "west-midlands", &[Role::Analyst]),
+    ("wmp.case", "west-midlands", &[Role::CaseOfficer]),
+    ("serocu.tasking", "serocu", &[Role::TaskingOfficer]),
+    (
+        "lancs.tasking",
+        "lancashire",
+        &[Role::TaskingOfficer, Role::Analyst],
+    ),
+    ("mps.analyst", "mps", &[Role::Analyst]),
+    ("jersey.tasking", "jersey-police", &[Role::TaskingOfficer]),
+    ("hmrc.tasking", "hmrc", &[Role::TaskingOfficer]),
+    ("kent.tasking", "kent", &[Role::TaskingOfficer]),
 ];
+
+/// The story people who hold the Director General's delegated authority (¶9).
+pub const DG_DELEGATES: &[&str] = &["nca.director"];
 
 impl TestApp {
     /// Starts a server over `test_store` with the story people.
@@ -48,27 +71,44 @@ impl TestApp {
         ))
         .await
         .expect("commit");
-        let password = NewPassword::parse(PASSWORD).expect("valid");
+        // One hash for everyone: hashing is deliberately slow, and the stories start
+        // many servers.
+        static HASH: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+        let hash = HASH
+            .get_or_init(|| async {
+                let password = NewPassword::parse(PASSWORD).expect("valid");
+                concordat_server::auth::hash_password(&password)
+                    .await
+                    .expect("hash")
+            })
+            .await;
+        let mut tx = store.write().await.expect("begin");
         for (username, org, roles) in PEOPLE {
-            let request = AccountRequest {
+            let roles = Roles::new(roles.iter().copied()).expect("valid");
+            let dg_authority = if DG_DELEGATES.contains(username) {
+                DgAuthority::Delegated
+            } else {
+                DgAuthority::None
+            };
+            tx.insert_user(&NewUser {
                 username: Username::parse(username).expect("valid"),
                 display_name: DisplayName::parse(username).expect("valid"),
                 organisation: OrgCode::parse(org).expect("valid"),
-                roles: Roles::new(roles.iter().copied()).expect("valid"),
+                roles,
                 clearance: Clearance::Sc,
-                dg_authority: DgAuthority::None,
-            };
-            accounts::create_user_with_password(
-                &store,
-                Actor::System,
-                "",
-                request,
-                &password,
-                false,
-            )
+                dg_authority,
+                password_hash: hash.clone(),
+                must_change_password: false,
+            })
             .await
             .expect("story user");
         }
+        tx.commit(concordat_domain::audit::AuditEntry::new(
+            Actor::System,
+            "story.people",
+        ))
+        .await
+        .expect("commit");
         let config = ServerConfig {
             body_limit: 64 * 1024,
             ..ServerConfig::default()

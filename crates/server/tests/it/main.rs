@@ -9,5 +9,6 @@ mod metrics;
 mod pages;
 mod registry;
 mod sign_in;
+mod tasking;
 mod tokens;
 mod users;
