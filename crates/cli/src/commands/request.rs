@@ -223,11 +223,14 @@ where
 
 fn print_request(request: &Request) {
     println!("{}  {}", request.id, request.title);
+    let route = match request.route.gateway() {
+        Some(gateway) => format!("through {gateway} ({})", request.route.authority()),
+        None => format!("direct ({})", request.route.authority()),
+    };
     println!(
-        "  {} -> {} via {:?}; {}; {}; state {}{}",
+        "  {} -> {} {route}; {}; {}; state {}{}",
         request.requester,
         request.receiver,
-        request.route,
         request.kind.as_str(),
         request.urgency.as_str(),
         request.state.as_str(),
