@@ -789,6 +789,24 @@ pub struct ChargingInput {
     pub terms: ChargingTerms,
 }
 
+/// The side of the request the user's organisation is on, for charging: the
+/// requester's or the receiver's tasking officers only.
+async fn charging_side(
+    state: &AppState,
+    who: &Authenticated,
+    id: RequestId,
+) -> Result<OrgCode, AppError> {
+    let request = visible_request(state, who, id).await?;
+    who.require(Role::TaskingOfficer)?;
+    let org = who.user.organisation.clone();
+    if org != request.requester && org != request.receiver {
+        return Err(AppError::Forbidden(
+            "only the requester and the receiver agree charging".to_owned(),
+        ));
+    }
+    Ok(org)
+}
+
 /// Proposes a charging exception; either side's tasking officers may. The other side
 /// must agree before a decision carries it.
 pub async fn propose_charging(
@@ -798,16 +816,9 @@ pub async fn propose_charging(
     id: RequestId,
     input: ChargingInput,
 ) -> Result<concordat_store::ChargingProposal, AppError> {
-    let request = visible_request(state, who, id).await?;
-    who.require(Role::TaskingOfficer)?;
-    let org = &who.user.organisation;
-    if *org != request.requester && *org != request.receiver {
-        return Err(AppError::Forbidden(
-            "only the requester and the receiver agree charging".to_owned(),
-        ));
-    }
+    let org = charging_side(state, who, id).await?;
     let mut tx = state.store.write().await?;
-    tx.propose_charging(id, input.terms.as_str(), who.user.id, org)
+    tx.propose_charging(id, input.terms.as_str(), who.user.id, &org)
         .await?;
     tx.commit(audit(
         who,
@@ -830,14 +841,7 @@ pub async fn agree_charging(
     source: &str,
     id: RequestId,
 ) -> Result<concordat_store::ChargingProposal, AppError> {
-    let request = visible_request(state, who, id).await?;
-    who.require(Role::TaskingOfficer)?;
-    let org = &who.user.organisation;
-    if *org != request.requester && *org != request.receiver {
-        return Err(AppError::Forbidden(
-            "only the requester and the receiver agree charging".to_owned(),
-        ));
-    }
+    let org = charging_side(state, who, id).await?;
     let mut tx = state.store.write().await?;
     let proposal = tx
         .charging_proposal(id)
@@ -848,7 +852,7 @@ pub async fn agree_charging(
             "the exception is already agreed".to_owned(),
         ));
     }
-    if proposal.proposed_side == *org {
+    if proposal.proposed_side == org {
         return Err(AppError::Forbidden(
             "the other side must agree a charging exception (¶10)".to_owned(),
         ));
@@ -1051,7 +1055,11 @@ pub struct SweepReport {
 pub async fn sweep_deadlines(state: &AppState, now: Timestamp) -> Result<SweepReport, AppError> {
     let registry = &state.rules.registry;
     let mut report = SweepReport::default();
-    for request in state.store.requests_newly_overdue(now, registry).await? {
+    for request in state
+        .store
+        .requests_past_deadline(now, true, registry)
+        .await?
+    {
         let mut tx = state.store.write().await?;
         if !tx.flag_overdue(request.id, request.state, now).await? {
             continue;
@@ -1089,7 +1097,11 @@ pub async fn sweep_deadlines(state: &AppState, now: Timestamp) -> Result<SweepRe
             .saturating_sub(grace.num_microseconds().unwrap_or(i64::MAX)),
     )
     .unwrap_or(now);
-    for request in state.store.requests_to_expire(cutoff, registry).await? {
+    for request in state
+        .store
+        .requests_past_deadline(cutoff, false, registry)
+        .await?
+    {
         let mut tx = state.store.write().await?;
         match tx
             .move_request(

@@ -479,10 +479,12 @@ impl Store {
         requests_in(&mut reader.exec(), rows, registry).await
     }
 
-    /// Open requests whose deadline passed before `now` and that are not yet flagged.
-    pub async fn requests_newly_overdue(
+    /// Open requests whose deadline passed before `before`: all of them, or only those
+    /// not yet flagged overdue.
+    pub async fn requests_past_deadline(
         &self,
-        now: Timestamp,
+        before: Timestamp,
+        unflagged_only: bool,
         registry: &ReferenceData,
     ) -> Result<Vec<Request>, StoreError> {
         let mut reader = self.reader().await?;
@@ -491,29 +493,10 @@ impl Store {
                 concat!(
                     requests_select!(),
                     " WHERE r.state IN ('submitted', 'under-assessment') \
-                     AND r.respond_by < $1 AND r.overdue_at IS NULL ORDER BY r.respond_by",
+                     AND r.respond_by < $1 AND ($2 = 0 OR r.overdue_at IS NULL) \
+                     ORDER BY r.respond_by"
                 ),
-                params![now.as_micros()],
-            )
-            .await?;
-        requests_in(&mut reader.exec(), rows, registry).await
-    }
-
-    /// Open requests whose deadline passed before `cutoff`: due to expire.
-    pub async fn requests_to_expire(
-        &self,
-        cutoff: Timestamp,
-        registry: &ReferenceData,
-    ) -> Result<Vec<Request>, StoreError> {
-        let mut reader = self.reader().await?;
-        let rows: Vec<RequestRow> = reader
-            .fetch_all(
-                concat!(
-                    requests_select!(),
-                    " WHERE r.state IN ('submitted', 'under-assessment') \
-                     AND r.respond_by < $1 ORDER BY r.respond_by",
-                ),
-                params![cutoff.as_micros()],
+                params![before.as_micros(), i64::from(unflagged_only)],
             )
             .await?;
         requests_in(&mut reader.exec(), rows, registry).await

@@ -489,7 +489,7 @@ async fn requests_decisions_and_role_history_round_trip(store: &Store) {
     let now = Timestamp::now();
     assert!(
         store
-            .requests_newly_overdue(now, &registry)
+            .requests_past_deadline(now, true, &registry)
             .await
             .expect("reads")
             .is_empty()
@@ -497,7 +497,7 @@ async fn requests_decisions_and_role_history_round_trip(store: &Store) {
     let later = now.plus(chrono::Duration::days(15));
     assert_eq!(
         store
-            .requests_newly_overdue(later, &registry)
+            .requests_past_deadline(later, true, &registry)
             .await
             .expect("reads")
             .len(),

@@ -1073,7 +1073,98 @@ async fn only_analysts_designate_subjects_and_designations_are_kept(app: &TestAp
     assert!(bad.text.contains("kind"), "{}", bad.text);
 }
 
+/// Subjects, notifications and opening operations refuse those outside the rule.
+async fn subjects_notifications_and_new_operations_refuse_outsiders(app: &TestApp) {
+    let analyst = app.as_user("wmp.analyst").await;
+    let outsider = app.as_user("mps.tasking").await;
+    let viewer = app.as_user("nca.viewer").await;
+    let admin = app.as_user("nca.admin").await;
+    let case_officer = app.as_user("gmp.case").await;
+    let group = subject(
+        app,
+        &analyst,
+        "organised-crime-group",
+        "Eastside",
+        "priority",
+    )
+    .await;
+    let path = format!("/api/v1/subjects/{group}");
+    app.get(&path, &outsider)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    app.get(&path, &admin).await.problem(StatusCode::FORBIDDEN);
+    let listed = app.get("/api/v1/subjects", &outsider).await;
+    assert_eq!(listed.json, json!([]));
+    let body =
+        json!({ "kind": "individual", "name": "X", "designation": "standard", "basis": "x" });
+    post(app, &viewer, "/api/v1/subjects", body.clone())
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    post(app, &admin, "/api/v1/subjects", body)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    // A subject the user cannot see cannot be put on a request or an operation.
+    let on_request = post(
+        app,
+        &outsider,
+        "/api/v1/requests",
+        request(
+            "nca",
+            json!({ "type": "assistance" }),
+            &[],
+            json!({ "subjects": [group] }),
+        ),
+    )
+    .await;
+    on_request.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(on_request.problem_fields(), ["subjects"]);
+    let operation = json!({
+        "code_name": "Operation Gull",
+        "threat_areas": ["drugs"],
+        "strands": ["pursue"],
+        "subjects": [group],
+        "reason": "x",
+    });
+    post(app, &outsider, "/api/v1/operations", operation.clone())
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY);
+    post(app, &case_officer, "/api/v1/operations", operation.clone())
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    post(app, &viewer, "/api/v1/operations", operation)
+        .await
+        .problem(StatusCode::FORBIDDEN);
+    // A notification is its own user's.
+    let force = app.as_user("wmp.tasking").await;
+    raise_and_submit(
+        app,
+        &force,
+        request(
+            "nca",
+            json!({ "type": "assistance" }),
+            &["west-midlands"],
+            json!({}),
+        ),
+    )
+    .await;
+    let agency = app.as_user("nca.tasking").await;
+    let mine = app.get("/api/v1/notifications", &agency).await;
+    let notification = mine.json[0]["id"]
+        .as_str()
+        .expect("a notification")
+        .to_owned();
+    let read_path = format!("/api/v1/notifications/{notification}/read");
+    post(app, &outsider, &read_path, json!({}))
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let read = post(app, &agency, &read_path, json!({})).await;
+    assert_eq!(read.status, StatusCode::NO_CONTENT, "{}", read.text);
+    let mine = app.get("/api/v1/notifications", &agency).await;
+    assert!(mine.json[0]["read_at"].is_string());
+}
+
 stories!(
+    subjects_notifications_and_new_operations_refuse_outsiders,
     cash_in_transit_robberies_move_from_force_lead_to_agency_lead,
     malware_fraud_is_led_by_the_rocu_with_agency_support,
     money_laundering_with_tax_offences_is_led_by_hmrc_and_coordinated_by_the_agency,
