@@ -3,6 +3,7 @@
 //! from the same code.
 
 mod audit;
+mod directions;
 mod me;
 mod registry;
 pub(crate) mod session;
@@ -65,6 +66,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
+        .merge(directions::router())
 }
 
 /// Which users an administrator manages: national agency administrators run the
