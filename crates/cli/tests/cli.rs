@@ -1,5 +1,17 @@
 //! The `concordat` command as an operator uses it, on both engines.
 
+use concordat_domain::audit::{Actor, AuditEntry};
+use concordat_domain::people::{
+    Clearance, DgAuthority, DisplayName, NewPassword, Role, Roles, UserId, Username,
+};
+use concordat_domain::registry::{OrgCode, ReferenceData};
+use concordat_domain::tasking::{
+    CaseText, Geography, Request, RequestEvent, RequestId, RequestKind, RequestState, RequestTitle,
+    Sophistication, Urgency, route,
+};
+use concordat_domain::threat::{ThreatArea, ThreatAreas};
+use concordat_domain::time::Timestamp;
+use concordat_server::accounts::{self, AccountRequest};
 use concordat_store::{DatabaseUrl, Store};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -486,6 +498,179 @@ async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, 
     fails(concordat(url, &["policy", "replay"]), "--policy");
 }
 
+/// Someone the command line can act as (`--as`): an account with no password to change.
+async fn person(store: &Store, username: &str, org: &str, role: Role, dg: DgAuthority) -> UserId {
+    let request = AccountRequest {
+        username: Username::parse(username).expect("valid"),
+        display_name: DisplayName::parse(username).expect("valid"),
+        organisation: OrgCode::parse(org).expect("valid"),
+        roles: Roles::new([role]).expect("valid"),
+        clearance: Clearance::Sc,
+        dg_authority: dg,
+    };
+    let password = NewPassword::parse("cli story password 1234").expect("valid");
+    accounts::create_user_with_password(store, Actor::System, "", request, &password, false)
+        .await
+        .expect("a user")
+        .id
+}
+
+/// A request from the agency that Kent declined, as the requests API would leave it.
+async fn declined_by_kent(store: &Store, by: UserId) -> RequestId {
+    let registry = ReferenceData::builtin().expect("registry");
+    let code = |c: &str| OrgCode::parse(c).expect("code");
+    let (nca, kent) = (
+        registry.organisation(&code("nca")).expect("nca"),
+        registry.organisation(&code("kent")).expect("kent"),
+    );
+    let now = Timestamp::now();
+    let request = Request {
+        id: RequestId::new(),
+        title: RequestTitle::parse("Surveillance").expect("valid"),
+        kind: RequestKind::Assistance,
+        requester: nca.code.clone(),
+        receiver: kent.code.clone(),
+        route: route(&registry, nca, kent, None).expect("routed"),
+        threat_areas: ThreatAreas::new([ThreatArea::Firearms]).expect("valid"),
+        subjects: vec![],
+        geography: Geography {
+            areas: Default::default(),
+            international: false,
+        },
+        sophistication: Sophistication::High,
+        urgency: Urgency::Urgent,
+        case: CaseText::parse("Armed robberies.").expect("valid"),
+        state: RequestState::Draft,
+        raised_by: by,
+        raised_at: now,
+        submitted_at: None,
+        respond_by: None,
+        overdue: false,
+    };
+    let mut tx = store.write().await.expect("begin");
+    tx.insert_request(&request).await.expect("insert");
+    let deadline = now.plus(chrono::Duration::hours(24));
+    for (from, event, submitted) in [
+        (
+            RequestState::Draft,
+            RequestEvent::Submit,
+            Some((now, deadline)),
+        ),
+        (RequestState::Submitted, RequestEvent::Decline, None),
+    ] {
+        tx.move_request(request.id, from, event, Some(by), None, submitted)
+            .await
+            .expect("moved");
+    }
+    tx.commit(AuditEntry::new(Actor::System, "request.raise"))
+        .await
+        .expect("commit");
+    request.id
+}
+
+/// `concordat direction` acts as a user under the server's rules: a refused draft names
+/// each condition with its paragraph and fails; an allowed one is issued and acknowledged.
+async fn directions_are_refused_with_their_paragraph_or_drafted_and_issued(
+    store: &Store,
+    url: &DatabaseUrl,
+) {
+    ok(concordat(url, &["init"]));
+    let director = person(
+        store,
+        "nca.director",
+        "nca",
+        Role::SeniorDecisionMaker,
+        DgAuthority::Delegated,
+    )
+    .await;
+    person(
+        store,
+        "kent.tasking",
+        "kent",
+        Role::TaskingOfficer,
+        DgAuthority::None,
+    )
+    .await;
+    let request = declined_by_kent(store, director).await.to_string();
+    let draft = |who: &'static str, recipient: &'static str, request: Option<&str>| {
+        let mut args = vec![
+            "direction",
+            "draft",
+            "--as",
+            who,
+            "--recipient",
+            recipient,
+            "--instructions",
+            "Provide a surveillance team.",
+        ];
+        if let Some(request) = request {
+            args.extend(["--request", request]);
+        }
+        concordat(url, &args)
+    };
+    let refused = draft("nca.director", "police-scotland", None);
+    assert_ne!(refused.code, 0, "{}", refused.stdout);
+    for expected in ["recipient (¶9)", "voluntary-route (¶9)", "Police Scotland"] {
+        assert!(
+            refused.stderr.contains(expected),
+            "{expected:?} not in: {}",
+            refused.stderr
+        );
+    }
+    fails(draft("kent.tasking", "kent", Some(&request)), "(¶9)");
+    let out = ok(draft("nca.director", "kent", Some(&request)));
+    let id = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Direction "))
+        .expect("the direction's id")
+        .trim()
+        .to_owned();
+    assert!(out.contains("drafted"), "{out}");
+    let issued = ok(concordat(
+        url,
+        &["direction", "issue", &id, "--as", "nca.director"],
+    ));
+    assert!(issued.contains("state:        issued"), "{issued}");
+    ok(concordat(
+        url,
+        &["direction", "acknowledge", &id, "--as", "kent.tasking"],
+    ));
+    let list = ok(concordat(
+        url,
+        &["direction", "list", "--as", "kent.tasking"],
+    ));
+    assert!(
+        list.contains(&id) && list.contains("acknowledged") && list.contains("1 direction(s)"),
+        "{list}"
+    );
+    let shown = ok(concordat(
+        url,
+        &["direction", "show", &id, "--as", "nca.director"],
+    ));
+    assert!(
+        shown.contains("acknowledge") && shown.contains("History:"),
+        "{shown}"
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "direction",
+                "protocol",
+                "--in-force",
+                "--as",
+                "kent.tasking",
+            ],
+        ),
+        "(¶9)",
+    );
+    let protocol = ok(concordat(
+        url,
+        &["direction", "protocol", "--as", "kent.tasking"],
+    ));
+    assert!(protocol.contains("is not in force"), "{protocol}");
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -512,6 +697,7 @@ on_both_engines!(
     tokens_are_issued_and_revoked,
     audit_verify_reports_the_first_broken_entry,
     requests_are_decided_from_the_command_line_and_replayed,
+    directions_are_refused_with_their_paragraph_or_drafted_and_issued,
 );
 
 #[test]

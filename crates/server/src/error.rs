@@ -25,6 +25,27 @@ pub struct FieldProblem {
     pub message: String,
 }
 
+/// A condition of the source document that a change does not meet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Refusal {
+    /// Which condition (`authority`, `recipient`, `voluntary-route`, `consent`, ...).
+    pub condition: String,
+    /// The paragraph of the source document that sets it (`¶9`).
+    pub paragraph: String,
+    /// What is wrong, in plain English.
+    pub message: String,
+}
+
+impl From<concordat_domain::direction::DirectionRefusal> for Refusal {
+    fn from(r: concordat_domain::direction::DirectionRefusal) -> Self {
+        Self {
+            condition: r.condition.to_owned(),
+            paragraph: r.paragraph.to_owned(),
+            message: r.message,
+        }
+    }
+}
+
 /// An RFC 9457 problem details document.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Problem {
@@ -40,6 +61,9 @@ pub struct Problem {
     /// The fields in error, for invalid input.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldProblem>,
+    /// The conditions of the source document not met, when the rules refuse a change.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<Refusal>,
 }
 
 /// Everything a handler can fail with.
@@ -48,6 +72,16 @@ pub enum AppError {
     /// The request's input is not acceptable; names the fields.
     #[error("invalid input")]
     Invalid(Vec<FieldProblem>),
+    /// The input is well formed but the rules of the source document refuse the
+    /// change; lists every condition not met.
+    #[error("refused: {title}")]
+    Refused {
+        /// What was refused (`The direction cannot be drafted`); the detail goes on
+        /// to count the conditions not met, which `refusals` lists.
+        title: String,
+        /// Every condition not met.
+        refusals: Vec<Refusal>,
+    },
     /// The body is not JSON, or not of the expected shape.
     #[error("malformed body: {0}")]
     Malformed(String),
@@ -98,7 +132,7 @@ impl AppError {
     /// The status this error is answered with.
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid(_) | Self::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -113,11 +147,23 @@ impl AppError {
 
     /// The problem document for this error.
     pub fn problem(&self) -> Problem {
+        let refusals = match self {
+            Self::Refused { refusals, .. } => refusals.clone(),
+            _ => vec![],
+        };
         let (kind, detail, errors) = match self {
             Self::Invalid(errors) => (
                 "invalid-input",
                 "The request has fields that are not valid; see `errors`.".to_owned(),
                 errors.clone(),
+            ),
+            Self::Refused { title, refusals } => (
+                "refused",
+                format!(
+                    "{title}: {} condition(s) of the source document not met.",
+                    refusals.len()
+                ),
+                vec![],
             ),
             Self::Malformed(why) => ("malformed-body", why.clone(), field_of(why)),
             Self::TooLarge => (
@@ -166,6 +212,7 @@ impl AppError {
             status: status.as_u16(),
             detail,
             errors,
+            refusals,
         }
     }
 }
@@ -309,6 +356,29 @@ mod tests {
         assert_eq!(problem.errors[0].field, "admin");
         let problem = AppError::Malformed("the body is not valid JSON: x".into()).problem();
         assert!(problem.errors.is_empty());
+    }
+
+    #[test]
+    fn refusals_are_listed_beside_the_detail() {
+        let problem = AppError::Refused {
+            title: "The direction cannot be drafted".to_owned(),
+            refusals: vec![Refusal {
+                condition: "recipient".to_owned(),
+                paragraph: "¶9".to_owned(),
+                message: "not a force in England and Wales".to_owned(),
+            }],
+        }
+        .problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.kind, "/problems/refused");
+        assert!(problem.errors.is_empty());
+        assert_eq!(
+            problem.detail,
+            "The direction cannot be drafted: 1 condition(s) of the source document not met."
+        );
+        let json = serde_json::to_value(&problem).expect("serialises");
+        assert_eq!(json["refusals"][0]["paragraph"], "¶9");
+        assert!(json.get("errors").is_none());
     }
 
     #[test]

@@ -10,6 +10,7 @@
 pub mod accounts;
 mod api;
 pub mod auth;
+pub mod directions;
 pub mod error;
 mod limits;
 pub mod rules;
@@ -206,6 +207,7 @@ async fn problem_for_bare_errors(request: Request, next: Next) -> Response {
                 _ => "The request could not be served.".into(),
             },
             errors: vec![],
+            refusals: vec![],
         };
         let mut fixed = problem_response(status, &problem);
         for (name, value) in response.headers() {

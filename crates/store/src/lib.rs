@@ -13,6 +13,7 @@
 
 mod audit;
 mod db;
+mod directions;
 mod migrations;
 mod operations;
 mod registry;
@@ -23,6 +24,7 @@ pub mod testing;
 mod users;
 
 pub use audit::{AuditFilter, ChainReport};
+pub use directions::{DirectionHistoryEntry, DirectionScope};
 pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};
 pub use tasking::{

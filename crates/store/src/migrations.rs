@@ -17,6 +17,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0002_border_functions.sql"),
     ),
     (3, "tasking", include_str!("../migrations/0003_tasking.sql")),
+    (
+        4,
+        "directions",
+        include_str!("../migrations/0004_directions.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -1,11 +1,16 @@
 //! The store's behaviour, run on SQLite and on PostgreSQL alike.
 
 use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
+use concordat_domain::direction::{
+    BorderProtocol, BorderProtocolRecord, Direction, DirectionEvent, DirectionId, DirectionNote,
+    DirectionRecipient, DirectionState, Instructions, ProtocolRecordId, TransportConsent,
+};
 use concordat_domain::people::{Clearance, DgAuthority, DisplayName, Roles, UserStatus, Username};
 use concordat_domain::registry::{OrgCode, ReferenceData};
 use concordat_domain::time::Timestamp;
 use concordat_store::{
-    AuditFilter, NewApiToken, NewSession, NewUser, Store, StoreError, TokenHash, UserFilter,
+    AuditFilter, DirectionScope, NewApiToken, NewSession, NewUser, Store, StoreError, TokenHash,
+    UserFilter,
 };
 
 fn cli() -> Actor {
@@ -321,6 +326,151 @@ async fn a_tampered_entry_is_caught_by_verification(store: &Store) {
     assert_eq!(report.checked, 2);
 }
 
+fn direction_to(recipient: &str, by: concordat_domain::people::UserId) -> Direction {
+    Direction {
+        id: DirectionId::new(),
+        recipient: OrgCode::parse(recipient).expect("valid"),
+        recipient_kind: DirectionRecipient::EnglandAndWalesForce,
+        request: None,
+        instructions: Instructions::parse("Provide a surveillance team.").expect("valid"),
+        needed_by: Some(Timestamp::now()),
+        state: DirectionState::Drafted,
+        transport_consent: TransportConsent::NotRecorded,
+        drafted_by: by,
+        drafted_at: Timestamp::now(),
+        issued_by: None,
+        issued_at: None,
+        acknowledged_by: None,
+        acknowledged_at: None,
+        compliance_note: None,
+    }
+}
+
+async fn directions_round_trip_with_their_history(store: &Store) {
+    seeded(store).await;
+    let director = add_user(store, "nca.director", "nca").await;
+    let officer = add_user(store, "kent.tasking", "kent").await;
+    let kent = direction_to("kent", director.id);
+    let essex = direction_to("essex", director.id);
+    let mut tx = store.write().await.expect("begin");
+    tx.insert_direction(&kent).await.expect("insert");
+    tx.insert_direction(&essex).await.expect("insert");
+    tx.commit(AuditEntry::new(cli(), "direction.draft"))
+        .await
+        .expect("commit");
+    assert_eq!(store.direction(kent.id).await.expect("read"), kent);
+
+    let issued = kent
+        .after(DirectionEvent::Issue, director.id, Timestamp::now(), None)
+        .expect("issued");
+    let note = DirectionNote::parse("Team deployed.").expect("valid");
+    let acknowledged = issued
+        .after(
+            DirectionEvent::Acknowledge,
+            officer.id,
+            Timestamp::now(),
+            None,
+        )
+        .expect("acknowledged");
+    let mut tx = store.write().await.expect("begin");
+    assert_eq!(tx.direction(kent.id).await.expect("read in tx"), kent);
+    tx.change_direction(&kent, &issued, DirectionEvent::Issue, director.id, None)
+        .await
+        .expect("issue");
+    tx.change_direction(
+        &issued,
+        &acknowledged,
+        DirectionEvent::Acknowledge,
+        officer.id,
+        Some(&note),
+    )
+    .await
+    .expect("acknowledge");
+    tx.commit(AuditEntry::new(cli(), "direction.issue"))
+        .await
+        .expect("commit");
+    assert_eq!(store.direction(kent.id).await.expect("read"), acknowledged);
+
+    // A change from a state the direction has left is a conflict, and stores nothing.
+    let mut tx = store.write().await.expect("begin");
+    let stale = tx
+        .change_direction(&kent, &issued, DirectionEvent::Issue, director.id, None)
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict(_))), "{stale:?}");
+    drop(tx);
+
+    let history = store.direction_history(kent.id).await.expect("history");
+    let steps: Vec<(&str, DirectionState)> = history
+        .iter()
+        .map(|h| (h.event.as_str(), h.state))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("draft", DirectionState::Drafted),
+            ("issue", DirectionState::Issued),
+            ("acknowledge", DirectionState::Acknowledged),
+        ]
+    );
+    assert_eq!(history[2].by, officer.id);
+    assert_eq!(history[2].note.as_deref(), Some("Team deployed."));
+
+    let all = store.directions(&DirectionScope::All).await.expect("list");
+    assert_eq!(
+        all.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [essex.id, kent.id]
+    );
+    let kents = store
+        .directions(&DirectionScope::Recipient(
+            OrgCode::parse("kent").expect("valid"),
+        ))
+        .await
+        .expect("list");
+    assert_eq!(kents, vec![acknowledged]);
+    let err = store.tamper_for_test("DELETE FROM direction_events").await;
+    assert!(err.is_err(), "a direction's history must not be deleted");
+}
+
+async fn the_latest_border_protocol_record_counts(store: &Store) {
+    seeded(store).await;
+    let director = add_user(store, "nca.director", "nca").await;
+    assert_eq!(store.border_protocol().await.expect("read"), None);
+    let record = |state, note: &str, micros| BorderProtocolRecord {
+        id: ProtocolRecordId::new(),
+        state,
+        note: Some(DirectionNote::parse(note).expect("valid")),
+        recorded_by: director.id,
+        recorded_at: Timestamp::from_micros(micros).expect("valid"),
+    };
+    let signed = record(BorderProtocol::InForce, "Signed.", 1_000_000);
+    let lapsed = record(BorderProtocol::NotInForce, "Lapsed.", 2_000_000);
+    for r in [&signed, &lapsed] {
+        let mut tx = store.write().await.expect("begin");
+        tx.record_border_protocol(r).await.expect("record");
+        tx.commit(AuditEntry::new(cli(), "border-protocol.record"))
+            .await
+            .expect("commit");
+    }
+    assert_eq!(
+        store.border_protocol().await.expect("read"),
+        Some(lapsed.clone())
+    );
+    let mut tx = store.write().await.expect("begin");
+    assert_eq!(
+        tx.border_protocol().await.expect("read"),
+        Some(lapsed.clone())
+    );
+    drop(tx);
+    assert_eq!(
+        store.border_protocol_history().await.expect("history"),
+        vec![lapsed, signed]
+    );
+    let err = store
+        .tamper_for_test("UPDATE border_protocol_records SET state = 'in-force'")
+        .await;
+    assert!(err.is_err(), "protocol records must not be changed");
+}
+
 /// A subject, a request about it, a decision and an operation whose lead moves.
 async fn tasking_records(store: &Store) -> (concordat_domain::tasking::Request, String) {
     use concordat_domain::decision::*;
@@ -535,4 +685,6 @@ concordat_store::on_both_engines!(
     concurrent_writers_keep_one_chain,
     the_database_refuses_to_change_the_audit_log,
     a_tampered_entry_is_caught_by_verification,
+    directions_round_trip_with_their_history,
+    the_latest_border_protocol_record_counts,
 );

@@ -3,6 +3,7 @@
 
 mod audit;
 mod demo;
+mod direction;
 mod init;
 mod operation;
 mod org;
@@ -92,6 +93,9 @@ enum Command {
     /// Check a Commitment-test policy file, or replay past decisions against one.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Directed tasking (¶9, ¶11): draft, issue and follow directions, acting as a user.
+    #[command(subcommand)]
+    Direction(direction::DirectionCommand),
 }
 
 /// Sets up logging to standard error; `RUST_LOG` chooses what is shown.
@@ -121,6 +125,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operation(cmd) => operation::run(&cli.global, cmd).await,
         Command::Subject(cmd) => subject::run(&cli.global, cmd).await,
         Command::Policy(cmd) => policy::run(&cli.global, cmd).await,
+        Command::Direction(cmd) => direction::run(&cli.global, cmd).await,
     }
 }
 
@@ -179,10 +184,18 @@ fn source() -> String {
     format!("command line ({who})")
 }
 
-/// Turns a server-side error into a command-line one, naming the field.
+/// Turns a server-side error into a command-line one, naming the field, or each
+/// condition of the source document not met with its paragraph.
 fn describe(error: concordat_server::error::AppError) -> anyhow::Error {
     let problem = error.problem();
-    if problem.errors.is_empty() {
+    if !problem.refusals.is_empty() {
+        let lines: Vec<String> = problem
+            .refusals
+            .iter()
+            .map(|r| format!("  {} ({}): {}", r.condition, r.paragraph, r.message))
+            .collect();
+        anyhow::anyhow!("{}\n{}", problem.detail, lines.join("\n"))
+    } else if problem.errors.is_empty() {
         anyhow::anyhow!("{}", problem.detail)
     } else {
         let fields: Vec<String> = problem

@@ -3,6 +3,7 @@
 //! from the same code.
 
 mod audit;
+mod directions;
 mod me;
 mod notifications;
 mod operations;
@@ -73,6 +74,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(requests::router())
         .merge(operations::router())
         .merge(notifications::router())
+        .merge(directions::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_errors;
 mod audit;
+mod directions;
 mod metrics;
 mod pages;
 mod registry;
