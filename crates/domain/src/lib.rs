@@ -9,6 +9,7 @@
 
 pub mod audit;
 pub mod decision;
+pub mod deconfliction;
 pub mod direction;
 pub mod operation;
 pub mod people;

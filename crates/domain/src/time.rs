@@ -41,6 +41,11 @@ impl Timestamp {
         Self::from_micros(self.0.saturating_add(micros)).unwrap_or(self)
     }
 
+    /// The calendar year of the instant, in UTC.
+    pub fn year(self) -> i32 {
+        chrono::Datelike::year(&self.to_datetime())
+    }
+
     /// The canonical text form: RFC 3339, UTC, always six fractional digits.
     pub fn to_rfc3339(self) -> String {
         self.to_datetime()

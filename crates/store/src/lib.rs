@@ -13,6 +13,7 @@
 
 mod audit;
 mod db;
+mod deconfliction;
 mod directions;
 mod migrations;
 mod operations;
@@ -24,6 +25,7 @@ pub mod testing;
 mod users;
 
 pub use audit::{AuditFilter, ChainReport};
+pub use deconfliction::{NewRegistration, StoredHit, StoredRegistration};
 pub use directions::{DirectionHistoryEntry, DirectionScope};
 pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};

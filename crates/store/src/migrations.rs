@@ -22,6 +22,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "directions",
         include_str!("../migrations/0004_directions.sql"),
     ),
+    (
+        5,
+        "deconfliction",
+        include_str!("../migrations/0005_deconfliction.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

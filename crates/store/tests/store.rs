@@ -670,7 +670,101 @@ async fn the_database_refuses_to_change_decisions_and_designations(store: &Store
     }
 }
 
+/// Registrations get consecutive index numbers and references; a pair has one hit;
+/// a "different person" resolution is kept as a suppressed pair.
+async fn registrations_and_hits_round_trip(store: &Store) {
+    use concordat_domain::deconfliction::*;
+    seeded(store).await;
+    let kent = add_user(store, "kent.case", "kent").await;
+    let essex = add_user(store, "essex.case", "essex").await;
+    let contact = PointOfContact {
+        name: ContactName::parse("DS Smith").expect("valid"),
+        detail: ContactDetail::parse("01234 567890").expect("valid"),
+    };
+    let new = |org: &str, by: concordat_domain::people::UserId, expires_in_days: i64| {
+        concordat_store::NewRegistration {
+            organisation: OrgCode::parse(org).expect("valid"),
+            kind: "person".to_owned(),
+            record: r#"{"kind":"person","names":[{"given":"John","surname":"Smith"}]}"#.to_owned(),
+            operation: None,
+            operation_reference: None,
+            point_of_contact: contact.clone(),
+            disclosure: Disclosure::Open,
+            registered_by: by,
+            expires_at: Timestamp::now().plus(chrono::Duration::days(expires_in_days)),
+        }
+    };
+    let mut tx = store.write().await.expect("begin");
+    let a = tx
+        .insert_registration(&new("kent", kent.id, 730))
+        .await
+        .expect("a");
+    let b = tx
+        .insert_registration(&new("essex", essex.id, 730))
+        .await
+        .expect("b");
+    let expired = tx
+        .insert_registration(&new("essex", essex.id, -1))
+        .await
+        .expect("c");
+    let explanation = serde_json::json!([{ "field": "surname", "level": "exact", "weight": 5.0 }]);
+    let hit = tx
+        .insert_hit(a.registration.id, b.registration.id, 0.97, &explanation)
+        .await
+        .expect("hit")
+        .expect("new");
+    assert_eq!(
+        tx.insert_hit(b.registration.id, a.registration.id, 0.97, &explanation)
+            .await
+            .expect("again"),
+        None,
+        "one hit a pair"
+    );
+    tx.commit(AuditEntry::new(cli(), "test.registrations"))
+        .await
+        .expect("commit");
+    assert_eq!(b.seq, a.seq + 1);
+    assert_ne!(a.registration.reference, b.registration.reference);
+    let back = store.registration(a.registration.id).await.expect("reads");
+    assert_eq!(back, a);
+    let now = Timestamp::now();
+    assert_eq!(store.count_live_registrations(now).await.expect("count"), 2);
+    let page = store.live_registrations(now, 0, 1).await.expect("page");
+    assert_eq!(page.len(), 1);
+    let rest = store
+        .live_registrations(now, page[0].seq, 10)
+        .await
+        .expect("rest");
+    assert_eq!(rest.len(), 1, "the expired one is not live: {expired:?}");
+    let kent_org = OrgCode::parse("kent").expect("valid");
+    assert_eq!(store.hits_of(&kent_org).await.expect("hits").len(), 1);
+
+    let mut tx = store.write().await.expect("begin");
+    tx.acknowledge_hit(hit, true).await.expect("ack");
+    assert!(tx.acknowledge_hit(hit, true).await.is_err(), "once");
+    tx.resolve_hit(hit, Resolution::DifferentPerson, kent.id)
+        .await
+        .expect("resolve");
+    assert!(
+        tx.resolve_hit(hit, Resolution::SamePerson, kent.id)
+            .await
+            .is_err()
+    );
+    tx.withdraw_registration(b.registration.id)
+        .await
+        .expect("withdraw");
+    tx.commit(AuditEntry::new(cli(), "test.resolve"))
+        .await
+        .expect("commit");
+    assert_eq!(
+        store.suppressed_pairs().await.expect("pairs"),
+        vec![(a.seq, b.seq)]
+    );
+    assert_eq!(store.count_live_registrations(now).await.expect("count"), 1);
+}
+
 concordat_store::on_both_engines!(
+    registrations_and_hits_round_trip,
     requests_decisions_and_role_history_round_trip,
     the_database_refuses_to_change_decisions_and_designations,
     reference_data_loads_and_reads_back,
