@@ -2,8 +2,10 @@
 //! the audit identity of the command line.
 
 mod audit;
+mod bench;
 mod demo;
 mod init;
+mod linkage;
 mod operation;
 mod org;
 mod policy;
@@ -92,6 +94,13 @@ enum Command {
     /// Check a Commitment-test policy file, or replay past decisions against one.
     #[command(subcommand)]
     Policy(policy::PolicyCommand),
+    /// Find the records in one people file (CSV) that are the same person.
+    Dedupe(linkage::DedupeArgs),
+    /// Find the records of one people file (CSV) that are the same person as one in another.
+    Link(linkage::LinkArgs),
+    /// Measure the deconfliction engine: speed and memory, or accuracy on known data.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Sets up logging to standard error; `RUST_LOG` chooses what is shown.
@@ -121,6 +130,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Operation(cmd) => operation::run(&cli.global, cmd).await,
         Command::Subject(cmd) => subject::run(&cli.global, cmd).await,
         Command::Policy(cmd) => policy::run(&cli.global, cmd).await,
+        Command::Dedupe(args) => linkage::dedupe(args),
+        Command::Link(args) => linkage::link(args),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }
 
