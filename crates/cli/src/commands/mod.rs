@@ -2,9 +2,11 @@
 //! the audit identity of the command line.
 
 mod audit;
+mod bench;
 mod demo;
 mod direction;
 mod init;
+mod linkage;
 mod operation;
 mod org;
 mod policy;
@@ -96,6 +98,13 @@ enum Command {
     /// Directed tasking (¶9, ¶11): draft, issue and follow directions, acting as a user.
     #[command(subcommand)]
     Direction(direction::DirectionCommand),
+    /// Find the records in one people file (CSV) that are the same person.
+    Dedupe(linkage::DedupeArgs),
+    /// Find the records of one people file (CSV) that are the same person as one in another.
+    Link(linkage::LinkArgs),
+    /// Measure the deconfliction engine: speed and memory, or accuracy on known data.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
 }
 
 /// Sets up logging to standard error; `RUST_LOG` chooses what is shown.
@@ -126,6 +135,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subject(cmd) => subject::run(&cli.global, cmd).await,
         Command::Policy(cmd) => policy::run(&cli.global, cmd).await,
         Command::Direction(cmd) => direction::run(&cli.global, cmd).await,
+        Command::Dedupe(args) => linkage::dedupe(args),
+        Command::Link(args) => linkage::link(args),
+        Command::Bench(cmd) => bench::run(cmd),
     }
 }
 

@@ -1,0 +1,718 @@
+//! `concordat bench`: how fast the deconfliction engine is, and how accurate.
+
+use super::linkage::{Bar, Mapping, read_people};
+use clap::{Args, Subcommand};
+use concordat_matching::{
+    AddressValue, Engine, EngineConfig, Name, Person, Record, Sex, dedupe, link,
+};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Register N people, then time online checks against them; prints ingest rate,
+    /// check latency, memory per record and rebuild time.
+    #[command(after_help = "Example:\n  concordat bench deconfliction --records 1000000 --json")]
+    Deconfliction(DeconflictionArgs),
+    /// Run the FEBRL and synthetic data sets against their truth: precision, recall,
+    /// F1 and time.
+    #[command(
+        after_help = "Example:\n  concordat bench accuracy --data ../shared/data --sets febrl3,febrl4"
+    )]
+    Accuracy(AccuracyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeconflictionArgs {
+    /// How many people to register (generated, or the first N of --input).
+    #[arg(long, default_value_t = 1_000_000)]
+    records: usize,
+    /// A people file to register instead of generated people (columns as for dedupe).
+    #[arg(long, value_name = "FILE.csv")]
+    input: Option<PathBuf>,
+    /// Column mapping for --input, as for dedupe.
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+    /// How many checks to time.
+    #[arg(long, default_value_t = 10_000)]
+    checks: usize,
+    /// Print one JSON object instead of lines of text.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AccuracyArgs {
+    /// The shared data folder (with febrl/ and synthetic/).
+    #[arg(long, default_value = "../shared/data")]
+    data: PathBuf,
+    /// Which sets: febrl3, febrl4, synthetic-100k, synthetic-1m.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "febrl3,febrl4,synthetic-100k,synthetic-1m"
+    )]
+    sets: Vec<String>,
+    /// Count pairs at or above this probability.
+    #[arg(long, default_value_t = 0.5)]
+    threshold: f64,
+    /// Print one JSON object per set.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(command: BenchCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        BenchCommand::Deconfliction(args) => deconfliction(args),
+        BenchCommand::Accuracy(args) => accuracy(args),
+    }
+}
+
+/// Times ingest, checks and rebuild.
+///
+/// Memory per record is the engine's own accounting of its heap (`Engine::heap_bytes`:
+/// every container counted by capacity, not length) divided by the records
+/// registered; a counting global allocator would need `unsafe`, which the workspace
+/// forbids. `rebuild_s` is the time to build a new engine from records already in
+/// memory (a `Vec`) and retrain it, as the service does at start-up; reading the
+/// records from the store is not included.
+fn deconfliction(args: DeconflictionArgs) -> anyhow::Result<ExitCode> {
+    let records: Vec<Record> = match &args.input {
+        Some(path) => {
+            let mapping = Mapping::parse(&args.columns)?;
+            let input = read_people(path, &mapping)?;
+            input
+                .records
+                .into_iter()
+                .take(args.records)
+                .map(|r| r.1)
+                .collect()
+        }
+        None => synthetic_people(args.records, 0xC0DE),
+    };
+    let n = records.len();
+    anyhow::ensure!(n > 0, "no records to register");
+    let config = EngineConfig::default();
+
+    let started = Instant::now();
+    let mut engine = Engine::new(config.clone());
+    for (i, r) in records.iter().enumerate() {
+        engine.insert(i as u64, r);
+    }
+    let ingest_s = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    engine.retrain();
+    let retrain_s = started.elapsed().as_secs_f64();
+    let heap = engine.heap_bytes();
+
+    // Queries: half are registered people with a typing slip, half are new people.
+    let fresh = synthetic_people(args.checks.div_ceil(2), 0xFEED);
+    let mut rng = Rng(0xBEEF);
+    let mut queries: Vec<Record> = Vec::with_capacity(args.checks);
+    for i in 0..args.checks {
+        if i % 2 == 0 {
+            let r = &records[rng.below(n)];
+            queries.push(slip(r, &mut rng));
+        } else {
+            queries.push(fresh[i / 2].clone());
+        }
+    }
+    let mut times: Vec<f64> = Vec::with_capacity(queries.len());
+    let mut hits = 0usize;
+    for q in &queries {
+        let t = Instant::now();
+        let found = engine.check(q, &|_| false);
+        times.push(t.elapsed().as_secs_f64() * 1000.0);
+        hits += found.len();
+    }
+    times.sort_by(f64::total_cmp);
+    let pct = |p: f64| times[((times.len() as f64 - 1.0) * p).round() as usize];
+    let (p50, p99, max) = (pct(0.5), pct(0.99), pct(1.0));
+    drop(engine);
+
+    let started = Instant::now();
+    let mut rebuilt = Engine::new(config);
+    for (i, r) in records.iter().enumerate() {
+        rebuilt.insert(i as u64, r);
+    }
+    rebuilt.retrain();
+    let rebuild_s = started.elapsed().as_secs_f64();
+    drop(rebuilt);
+
+    let out = serde_json::json!({
+        "records": n,
+        "ingest_per_s": (n as f64 / ingest_s).round(),
+        "retrain_s": round3(retrain_s),
+        "checks": times.len(),
+        "check_p50_ms": round3(p50),
+        "check_p99_ms": round3(p99),
+        "check_max_ms": round3(max),
+        "hits_per_check": round3(hits as f64 / times.len().max(1) as f64),
+        "bytes_per_record": (heap as f64 / n as f64).round(),
+        "rebuild_s": round3(rebuild_s),
+    });
+    if args.json {
+        println!("{out}");
+    } else if let Some(map) = out.as_object() {
+        for (k, v) in map {
+            println!("{k:>16}: {v}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// Runs each data set against its truth.
+fn accuracy(args: AccuracyArgs) -> anyhow::Result<ExitCode> {
+    let config = EngineConfig {
+        threshold: args.threshold,
+        ..EngineConfig::default()
+    };
+    for set in &args.sets {
+        let result = match set.as_str() {
+            "febrl3" => febrl3(&args.data, &config)?,
+            "febrl4" => febrl4(&args.data, &config)?,
+            "synthetic-100k" => {
+                synthetic(&args.data.join("synthetic/persons_100k.csv.gz"), &config)?
+            }
+            "synthetic-1m" => synthetic(&args.data.join("synthetic/persons_1m.csv.gz"), &config)?,
+            other => anyhow::bail!(
+                "--sets: unknown set {other:?} (febrl3, febrl4, synthetic-100k, synthetic-1m)"
+            ),
+        };
+        let out = serde_json::json!({
+            "set": set,
+            "records": result.records,
+            "true_pairs": result.truth,
+            "found_pairs": result.found,
+            "true_positives": result.true_positives,
+            "precision": round4(result.precision()),
+            "recall": round4(result.recall()),
+            "f1": round4(result.f1()),
+            "seconds": round3(result.seconds),
+        });
+        if args.json {
+            println!("{out}");
+        } else {
+            println!(
+                "{set:>15}: precision {:.4}  recall {:.4}  F1 {:.4}  ({} found, {} true, {} records, {:.1} s)",
+                result.precision(),
+                result.recall(),
+                result.f1(),
+                result.found,
+                result.truth,
+                result.records,
+                result.seconds
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+struct Score {
+    records: usize,
+    truth: usize,
+    found: usize,
+    true_positives: usize,
+    seconds: f64,
+}
+
+impl Score {
+    fn precision(&self) -> f64 {
+        self.true_positives as f64 / self.found.max(1) as f64
+    }
+    fn recall(&self) -> f64 {
+        self.true_positives as f64 / self.truth.max(1) as f64
+    }
+    fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+fn febrl_mapping() -> anyhow::Result<Mapping> {
+    Mapping::parse(&[
+        "town=suburb".to_owned(),
+        "county=state".to_owned(),
+        "national_id=soc_sec_id".to_owned(),
+    ])
+}
+
+fn unordered(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_owned(), b.to_owned())
+    } else {
+        (b.to_owned(), a.to_owned())
+    }
+}
+
+fn read_truth(path: &Path, ordered: bool) -> anyhow::Result<HashSet<(String, String)>> {
+    let mut reader = csv::Reader::from_reader(super::linkage::open(path)?);
+    let mut out = HashSet::new();
+    for row in reader.records() {
+        let row = row?;
+        let (a, b) = (row.get(0).unwrap_or(""), row.get(1).unwrap_or(""));
+        out.insert(if ordered {
+            (a.to_owned(), b.to_owned())
+        } else {
+            unordered(a, b)
+        });
+    }
+    Ok(out)
+}
+
+fn febrl3(data: &Path, config: &EngineConfig) -> anyhow::Result<Score> {
+    let input = read_people(&data.join("febrl/febrl3.csv"), &febrl_mapping()?)?;
+    let truth = read_truth(&data.join("febrl/febrl3_truth.csv"), false)?;
+    let bar = Bar::new();
+    let pairs = dedupe(&input.records, config, &|p| bar.update(p));
+    let seconds = bar.finish();
+    let r = &input.records;
+    let found: HashSet<_> = pairs
+        .iter()
+        .map(|(i, j, _)| unordered(&r[*i].0, &r[*j].0))
+        .collect();
+    Ok(score(r.len(), &truth, &found, seconds))
+}
+
+fn febrl4(data: &Path, config: &EngineConfig) -> anyhow::Result<Score> {
+    let mapping = febrl_mapping()?;
+    let left = read_people(&data.join("febrl/febrl4a.csv"), &mapping)?;
+    let right = read_people(&data.join("febrl/febrl4b.csv"), &mapping)?;
+    let truth = read_truth(&data.join("febrl/febrl4_truth.csv"), true)?;
+    let bar = Bar::new();
+    let pairs = link(&left.records, &right.records, config, &|p| bar.update(p));
+    let seconds = bar.finish();
+    let found: HashSet<_> = pairs
+        .iter()
+        .map(|(i, j, _)| (left.records[*i].0.clone(), right.records[*j].0.clone()))
+        .collect();
+    Ok(score(
+        left.records.len() + right.records.len(),
+        &truth,
+        &found,
+        seconds,
+    ))
+}
+
+fn synthetic(path: &Path, config: &EngineConfig) -> anyhow::Result<Score> {
+    let started = Instant::now();
+    let mapping = Mapping::parse(&["id=rec_id".to_owned(), "address_1=street".to_owned()])?;
+    let input = read_people(path, &mapping)?;
+    // Truth: rows sharing a cluster_id.
+    let mut reader = csv::Reader::from_reader(super::linkage::open(path)?);
+    let headers = reader.headers()?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(id_col), Some(cluster_col)) = (col("rec_id"), col("cluster_id")) else {
+        anyhow::bail!("{}: needs rec_id and cluster_id columns", path.display());
+    };
+    let mut clusters: HashMap<String, Vec<String>> = HashMap::new();
+    for row in reader.records() {
+        let row = row?;
+        if let (Some(id), Some(c)) = (row.get(id_col), row.get(cluster_col)) {
+            clusters
+                .entry(c.to_owned())
+                .or_default()
+                .push(id.to_owned());
+        }
+    }
+    let mut truth = HashSet::new();
+    for ids in clusters.values() {
+        for (x, a) in ids.iter().enumerate() {
+            for b in &ids[x + 1..] {
+                truth.insert(unordered(a, b));
+            }
+        }
+    }
+    let bar = Bar::new();
+    let pairs = dedupe(&input.records, config, &|p| bar.update(p));
+    bar.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    let r = &input.records;
+    let found: HashSet<_> = pairs
+        .iter()
+        .map(|(i, j, _)| unordered(&r[*i].0, &r[*j].0))
+        .collect();
+    Ok(score(r.len(), &truth, &found, seconds))
+}
+
+fn score(
+    records: usize,
+    truth: &HashSet<(String, String)>,
+    found: &HashSet<(String, String)>,
+    seconds: f64,
+) -> Score {
+    Score {
+        records,
+        truth: truth.len(),
+        found: found.len(),
+        true_positives: found.intersection(truth).count(),
+        seconds,
+    }
+}
+
+/// A small deterministic generator (SplitMix64), so the same people every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        ((u128::from(self.next()) * n as u128) >> 64) as usize
+    }
+    /// An index skewed towards the front of a list (common names are common).
+    fn skewed(&mut self, n: usize) -> usize {
+        let u = (self.next() >> 11) as f64 / (1u64 << 53) as f64;
+        ((n as f64).powf(u) - 1.0) as usize % n.max(1)
+    }
+    fn pick<'a>(&mut self, list: &[&'a str]) -> &'a str {
+        list[self.skewed(list.len())]
+    }
+}
+
+const GIVEN_F: &[&str] = &[
+    "Sarah",
+    "Emma",
+    "Laura",
+    "Lisa",
+    "Claire",
+    "Rebecca",
+    "Amy",
+    "Jessica",
+    "Hannah",
+    "Charlotte",
+    "Sophie",
+    "Emily",
+    "Olivia",
+    "Lucy",
+    "Katie",
+    "Rachel",
+    "Helen",
+    "Nicola",
+    "Karen",
+    "Susan",
+    "Margaret",
+    "Elizabeth",
+    "Mary",
+    "Patricia",
+    "Julie",
+    "Joanne",
+    "Victoria",
+    "Amelia",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Grace",
+    "Zoe",
+    "Chloe",
+    "Megan",
+    "Ellie",
+    "Jade",
+    "Fatima",
+    "Aisha",
+    "Priya",
+    "Agnieszka",
+    "Siobhan",
+    "Eilidh",
+    "Niamh",
+    "Ffion",
+    "Bethan",
+    "Yasmin",
+    "Leah",
+    "Gemma",
+    "Kelly",
+];
+const GIVEN_M: &[&str] = &[
+    "David",
+    "Paul",
+    "John",
+    "James",
+    "Michael",
+    "Mark",
+    "Andrew",
+    "Richard",
+    "Daniel",
+    "Thomas",
+    "Christopher",
+    "Matthew",
+    "Robert",
+    "Stephen",
+    "Peter",
+    "William",
+    "Jack",
+    "Oliver",
+    "Harry",
+    "George",
+    "Noah",
+    "Leo",
+    "Charlie",
+    "Jacob",
+    "Alfie",
+    "Ryan",
+    "Liam",
+    "Connor",
+    "Callum",
+    "Mohammed",
+    "Muhammad",
+    "Ali",
+    "Arjun",
+    "Tomasz",
+    "Piotr",
+    "Sean",
+    "Ciaran",
+    "Ewan",
+    "Rhys",
+    "Gareth",
+    "Dylan",
+    "Kieran",
+    "Lewis",
+    "Jamie",
+    "Scott",
+    "Craig",
+    "Gary",
+    "Kevin",
+    "Ian",
+    "Alan",
+];
+const SURNAMES: &[&str] = &[
+    "Smith",
+    "Jones",
+    "Williams",
+    "Brown",
+    "Taylor",
+    "Davies",
+    "Wilson",
+    "Evans",
+    "Thomas",
+    "Johnson",
+    "Roberts",
+    "Walker",
+    "Wright",
+    "Robinson",
+    "Thompson",
+    "White",
+    "Hughes",
+    "Edwards",
+    "Green",
+    "Hall",
+    "Wood",
+    "Harris",
+    "Lewis",
+    "Martin",
+    "Jackson",
+    "Clarke",
+    "Clark",
+    "Turner",
+    "Hill",
+    "Scott",
+    "Cooper",
+    "Morris",
+    "Ward",
+    "Moore",
+    "King",
+    "Watson",
+    "Baker",
+    "Harrison",
+    "Morgan",
+    "Patel",
+    "Young",
+    "Allen",
+    "Mitchell",
+    "James",
+    "Anderson",
+    "Phillips",
+    "Lee",
+    "Bell",
+    "Parker",
+    "Davis",
+    "Khan",
+    "Ahmed",
+    "Ali",
+    "Hussain",
+    "Begum",
+    "Singh",
+    "Kaur",
+    "Murphy",
+    "Kelly",
+    "Campbell",
+    "Stewart",
+    "Macdonald",
+    "McLean",
+    "Reid",
+    "Murray",
+    "Kowalski",
+    "Nowak",
+    "O'Brien",
+    "O'Neill",
+    "Byrne",
+    "Doyle",
+    "Chen",
+    "Wang",
+    "Nguyen",
+    "Okafor",
+    "Mensah",
+    "Owusu",
+];
+const SYLLABLES: &[&str] = &[
+    "ash", "brook", "cal", "dun", "el", "fair", "gold", "har", "ing", "kel", "lan", "mar", "nor",
+    "ock", "pen", "ran", "stan", "thorn", "wick", "wood", "ley", "ton", "field", "by", "worth",
+    "ham", "ford", "well", "more", "shaw",
+];
+const STREETS: &[&str] = &[
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Main Street",
+    "Park Road",
+    "Victoria Road",
+    "Green Lane",
+    "Manor Road",
+    "Church Street",
+    "Park Avenue",
+    "Queens Road",
+    "New Road",
+    "Grange Road",
+    "Kings Road",
+    "Mill Lane",
+    "School Lane",
+    "The Avenue",
+    "London Road",
+    "York Road",
+    "Windsor Road",
+    "Orchard Close",
+    "Springfield Road",
+    "Albert Street",
+];
+const TOWNS: &[&str] = &[
+    "London",
+    "Birmingham",
+    "Manchester",
+    "Leeds",
+    "Glasgow",
+    "Sheffield",
+    "Bradford",
+    "Liverpool",
+    "Edinburgh",
+    "Bristol",
+    "Cardiff",
+    "Leicester",
+    "Coventry",
+    "Belfast",
+    "Nottingham",
+    "Hull",
+    "Newcastle",
+    "Stoke",
+    "Southampton",
+    "Derby",
+    "Portsmouth",
+    "Plymouth",
+    "Wolverhampton",
+];
+
+/// Deterministic UK-style people: realistic name frequencies (a skewed pick from
+/// common names, and a long tail of made-up surnames), dates of birth 1930–2015,
+/// addresses with valid-looking postcodes, mobile numbers.
+pub fn synthetic_people(n: usize, seed: u64) -> Vec<Record> {
+    let mut rng = Rng(seed);
+    let letters = b"ABCDEFGHJKLMNOPRSTUWYZ";
+    (0..n)
+        .map(|_| {
+            let female = rng.below(2) == 0;
+            let given = if female {
+                rng.pick(GIVEN_F)
+            } else {
+                rng.pick(GIVEN_M)
+            };
+            let surname = if rng.below(3) == 0 {
+                rng.pick(SURNAMES).to_owned()
+            } else {
+                let mut s = String::new();
+                for _ in 0..2 + rng.below(2) {
+                    s.push_str(SYLLABLES[rng.below(SYLLABLES.len())]);
+                }
+                let mut c = s.chars();
+                c.next()
+                    .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+                    .unwrap_or_default()
+            };
+            let dob = format!(
+                "{:04}-{:02}-{:02}",
+                1930 + rng.below(86),
+                1 + rng.below(12),
+                1 + rng.below(28)
+            );
+            let l = |rng: &mut Rng| char::from(letters[rng.below(letters.len())]);
+            let postcode = format!(
+                "{}{}{} {}{}{}",
+                l(&mut rng),
+                l(&mut rng),
+                1 + rng.below(29),
+                rng.below(10),
+                l(&mut rng),
+                l(&mut rng)
+            );
+            Record::Person(Person {
+                names: vec![Name::new(given, surname)],
+                date_of_birth: Some(dob),
+                sex: Some(if female { Sex::Female } else { Sex::Male }),
+                addresses: vec![AddressValue {
+                    number: (1 + rng.below(200)).to_string(),
+                    lines: vec![rng.pick(STREETS).to_owned()],
+                    town: rng.pick(TOWNS).to_owned(),
+                    county: String::new(),
+                    postcode,
+                }],
+                phones: if rng.below(4) == 0 {
+                    vec![]
+                } else {
+                    vec![format!(
+                        "07{:03} {:06}",
+                        rng.below(1000),
+                        rng.below(1_000_000)
+                    )]
+                },
+                emails: vec![],
+                documents: vec![],
+                national_ids: vec![],
+            })
+        })
+        .collect()
+}
+
+/// The same person with one typing slip in the surname and the phone written in
+/// international form.
+fn slip(record: &Record, rng: &mut Rng) -> Record {
+    let mut r = record.clone();
+    if let Record::Person(p) = &mut r {
+        if let Some(Name::Parts { surname, .. }) = p.names.first_mut()
+            && surname.len() > 2
+        {
+            let i = 1 + rng.below(surname.len() - 2);
+            if surname.is_char_boundary(i) && surname.is_char_boundary(i + 1) {
+                surname.replace_range(i..i + 1, "x");
+            }
+        }
+        for phone in &mut p.phones {
+            *phone = format!("+44 {}", phone.trim_start_matches('0'));
+        }
+    }
+    r
+}
