@@ -644,7 +644,7 @@ pub(crate) fn address_level(x: &AddrF, y: &AddrF, r: Resolver<'_>) -> Option<(u8
     let same_number = x.number != NONE && x.number == y.number;
     let street_close = x.street != NONE
         && y.street != NONE
-        && (x.street == y.street || jaro_winkler(text(x.street), text(y.street)) >= 0.9);
+        && (x.street == y.street || similar_streets(text(x.street), text(y.street)));
     let level = if x.postcode != NONE && x.postcode == y.postcode {
         if same_number && street_close {
             let count = if x.key != NONE {
@@ -673,6 +673,12 @@ pub(crate) fn address_level(x: &AddrF, y: &AddrF, r: Resolver<'_>) -> Option<(u8
         L::Different
     };
     Some((index_of(4, level), 0))
+}
+
+/// Streets alike but for spaces and a slip or two (`jervoisstreet`, `jervois street`).
+fn similar_streets(a: &str, b: &str) -> bool {
+    let (a, b): (String, String) = (a.replace(' ', ""), b.replace(' ', ""));
+    a == b || jaro_winkler(&a, &b) >= 0.9
 }
 
 fn one_digit_level(a: &str, b: &str) -> ComparisonLevel {
