@@ -24,8 +24,11 @@ pub(crate) enum KeyKind {
     /// and the initial of the given name or of the surname (one key each, of one kind,
     /// so that a swapped name still meets).
     DobInitial,
-    /// Phonetic code of the given name or of the surname, and year of birth.
+    /// Phonetic code of the surname (or of the given name, for a swapped name), and
+    /// year of birth.
     NameYear,
+    /// Phonetic code of the given name, year and month of birth.
+    GivenYearMonth,
     /// Postcode and given name's initial.
     PostcodeGiven,
     /// Premises: postcode (or town), house number and the street's phonetic code,
@@ -118,7 +121,10 @@ fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<Key>) {
     let dob = (p.dob != 0).then(|| {
         let d = Date::from_packed(p.dob);
         let (lo, hi) = (d.day().min(d.month()), d.day().max(d.month()));
-        (d.year() * 10_000 + lo * 100 + hi, d.year())
+        (
+            d.year() * 10_000 + lo * 100 + hi,
+            d.year() * 100 + d.month(),
+        )
     });
     for n in p.names.iter() {
         name_keys(n, n.surname, dob, r, out);
@@ -151,7 +157,7 @@ fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<Key>) {
 fn name_keys(
     n: &NameF,
     surname: Sym,
-    dob: Option<(u32, u32)>,
+    dob: Option<(u32, u32)>, // (date with day and month unordered, yyyymm)
     r: Resolver<'_>,
     out: &mut Vec<Key>,
 ) {
@@ -162,11 +168,12 @@ fn name_keys(
     if let Some((date, year)) = dob {
         if n.given != NONE {
             out.push(key(KeyKind::DobInitial, date, initial(n.given, r)));
-            out.push(key(KeyKind::NameYear, code(n.given, r), year));
+            // Given names are few and common: the month narrows the block.
+            out.push(key(KeyKind::GivenYearMonth, code(n.given, r), year));
         }
         if surname != NONE {
             out.push(key(KeyKind::DobInitial, date, initial(surname, r)));
-            out.push(key(KeyKind::NameYear, code(surname, r), year));
+            out.push(key(KeyKind::NameYear, code(surname, r), year / 100));
         }
     }
 }

@@ -457,7 +457,8 @@ fn compare_names(a: &PersonF, b: &PersonF, r: Resolver<'_>, model: &Model, c: &m
     let mut best: Option<(f64, [u8; 2], [u32; 2])> = None;
     for x in a.names.iter() {
         for y in b.names.iter() {
-            for (levels, counts) in name_alignments(x, y, r) {
+            let (alignments, n) = name_alignments(x, y, r);
+            for &(levels, counts) in &alignments[..n] {
                 let score = model.plain(GIVEN, levels[0]) + model.plain(SURNAME, levels[1]);
                 // Ties go to the better given-name level, so that the choice does not
                 // depend on which side is `a`.
@@ -481,10 +482,12 @@ fn compare_names(a: &PersonF, b: &PersonF, r: Resolver<'_>, model: &Model, c: &m
 
 /// The ways two names can be aligned: as written, and (when the straight reading
 /// disagrees on both) given name and surname swapped.
-fn name_alignments(x: &NameF, y: &NameF, r: Resolver<'_>) -> Vec<([u8; 2], [u32; 2])> {
+type Alignment = ([u8; 2], [u32; 2]);
+
+fn name_alignments(x: &NameF, y: &NameF, r: Resolver<'_>) -> ([Alignment; 2], usize) {
     let (g, gc) = given_level(x.given, y.given, r);
     let (s, sc) = surname_level(x, y, r);
-    let mut out = vec![([g, s], [gc, sc])];
+    let mut out = [([g, s], [gc, sc]); 2];
     let poor = |level: u8, field: usize| level == MISSING || level >= index_of(field, L::Far);
     if poor(g, GIVEN) && poor(s, SURNAME) && x.given != NONE && y.surname != NONE {
         let close = |p: Sym, q: Sym| {
@@ -495,13 +498,14 @@ fn name_alignments(x: &NameF, y: &NameF, r: Resolver<'_>) -> Vec<([u8; 2], [u32;
             a == b || (a.len() >= 3 && within_one_edit(a, b))
         };
         if close(x.given, y.surname) && close(x.surname, y.given) {
-            out.push((
+            out[1] = (
                 [index_of(GIVEN, L::Close), index_of(SURNAME, L::Swapped)],
                 [0, 0],
-            ));
+            );
+            return (out, 2);
         }
     }
-    out
+    (out, 1)
 }
 
 fn given_level(a: Sym, b: Sym, r: Resolver<'_>) -> (u8, u32) {
@@ -513,15 +517,17 @@ fn given_level(a: Sym, b: Sym, r: Resolver<'_>) -> (u8, u32) {
         return (0, ea.count);
     }
     let (ta, tb) = (ea.text(), eb.text());
-    let level = if Nicknames::get().related(ea.nick, eb.nick) {
-        L::Nickname
-    } else if close_strings(ta, tb) {
+    if Nicknames::get().related(ea.nick, eb.nick) {
+        return (index_of(GIVEN, L::Nickname), 0);
+    }
+    let jw = jaro_winkler(ta, tb);
+    let level = if close_strings(ta, tb, jw) {
         L::Close
     } else if ea.phonetic.sounds_like(eb.phonetic) {
         L::Phonetic
     } else if is_initial_of(ta, tb) || is_initial_of(tb, ta) {
         L::Initial
-    } else if jaro_winkler(ta, tb) >= 0.80 {
+    } else if jw >= 0.80 {
         L::Far
     } else {
         L::Different
@@ -542,7 +548,8 @@ fn surname_level(x: &NameF, y: &NameF, r: Resolver<'_>) -> (u8, u32) {
     let text = |s: Sym| if s == NONE { "" } else { r.entry(s).text() };
     let part_of =
         |parts: [Sym; 2], whole: &str| parts.iter().any(|&p| p != NONE && text(p) == whole);
-    let level = if close_strings(ta, tb) {
+    let jw = jaro_winkler(ta, tb);
+    let level = if close_strings(ta, tb, jw) {
         L::Close
     } else if ea.phonetic.sounds_like(eb.phonetic) {
         L::Phonetic
@@ -556,7 +563,7 @@ fn surname_level(x: &NameF, y: &NameF, r: Resolver<'_>) -> (u8, u32) {
             }))
     {
         L::Part
-    } else if jaro_winkler(ta, tb) >= 0.80 {
+    } else if jw >= 0.80 {
         L::Far
     } else {
         L::Different
@@ -564,8 +571,8 @@ fn surname_level(x: &NameF, y: &NameF, r: Resolver<'_>) -> (u8, u32) {
     (index_of(SURNAME, level), 0)
 }
 
-fn close_strings(a: &str, b: &str) -> bool {
-    (a.len().min(b.len()) >= 3 && within_one_edit(a, b)) || jaro_winkler(a, b) >= 0.92
+fn close_strings(a: &str, b: &str, jw: f64) -> bool {
+    jw >= 0.92 || (a.len().min(b.len()) >= 3 && within_one_edit(a, b))
 }
 
 fn is_initial_of(initial: &str, name: &str) -> bool {
@@ -595,18 +602,11 @@ fn compare_dob(a: u32, b: u32, c: &mut Comparison) {
 
 /// Whether two 8-digit dates differ in one digit or by one swap of neighbours.
 fn digits_one_apart(a: u32, b: u32) -> bool {
-    let da = format!("{a:08}");
-    let db = format!("{b:08}");
-    let diffs: Vec<usize> = (0..8)
-        .filter(|&i| da.as_bytes()[i] != db.as_bytes()[i])
-        .collect();
+    let digit = |n: u32, i: u32| n / 10u32.pow(i) % 10;
+    let diffs: Vec<u32> = (0..8).filter(|&i| digit(a, i) != digit(b, i)).collect();
     match diffs.as_slice() {
         [_] => true,
-        [i, j] => {
-            *j == i + 1
-                && da.as_bytes()[*i] == db.as_bytes()[*j]
-                && da.as_bytes()[*j] == db.as_bytes()[*i]
-        }
+        [i, j] => *j == i + 1 && digit(a, *i) == digit(b, *j) && digit(a, *j) == digit(b, *i),
         _ => false,
     }
 }
@@ -642,11 +642,14 @@ pub(crate) fn address_level(x: &AddrF, y: &AddrF, r: Resolver<'_>) -> Option<(u8
         return None;
     }
     let same_number = x.number != NONE && x.number == y.number;
-    let street_close = x.street != NONE
-        && y.street != NONE
-        && (x.street == y.street || similar_streets(text(x.street), text(y.street)));
+    // Only worth comparing streets for the same house number.
+    let street_close = || {
+        x.street != NONE
+            && y.street != NONE
+            && (x.street == y.street || similar_streets(text(x.street), text(y.street)))
+    };
     let level = if x.postcode != NONE && x.postcode == y.postcode {
-        if same_number && street_close {
+        if same_number && street_close() {
             let count = if x.key != NONE {
                 r.entry(x.key).count
             } else {
@@ -656,7 +659,7 @@ pub(crate) fn address_level(x: &AddrF, y: &AddrF, r: Resolver<'_>) -> Option<(u8
         }
         L::SamePostcode
     } else if same_number
-        && street_close
+        && street_close()
         && ((x.town != NONE && x.town == y.town)
             || (x.postcode != NONE
                 && y.postcode != NONE
