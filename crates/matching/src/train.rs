@@ -357,8 +357,9 @@ fn em(patterns: &[([u8; NF], f64)], model: &Model, blocked: &[usize]) -> Option<
             model.u[f][l].max(1e-12).ln()
         }
     };
-    // Pseudo-counts that keep a level nobody showed from a probability of zero.
-    const PRIOR: f64 = 2.0;
+    // Pseudo-counts of the default m: they keep a level nobody showed from a
+    // probability of zero, and a fit on few matches close to the defaults.
+    const PRIOR: f64 = 20.0;
     let mut weight = [0.0; NF];
     for _ in 0..60 {
         let mut acc = [[0.0; MAX_LEVELS]; NF];
@@ -406,8 +407,18 @@ fn em(patterns: &[([u8; NF], f64)], model: &Model, blocked: &[usize]) -> Option<
             break;
         }
     }
-    // A session that found (almost) no matches has nothing to say about m.
+    // A session that found (almost) no matches has nothing to say about m; nor has
+    // one whose "matches" disagree on names or date of birth more often than they
+    // agree (on data without duplicates, EM can take chance likenesses for a class).
     if lambda * n < 5.0 {
+        return None;
+    }
+    let different = |f: usize| LEVELS[f].len() - 1;
+    if [GIVEN, SURNAME, DOB]
+        .iter()
+        .filter(|f| active.contains(f))
+        .any(|&f| m[f][0] <= m[f][different(f)])
+    {
         return None;
     }
     Some(Fit { m, weight, lambda })
