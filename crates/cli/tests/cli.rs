@@ -786,3 +786,126 @@ async fn the_demo_serves_and_its_printed_credentials_sign_in() {
     assert!(status.success(), "{status:?}");
     assert!(dir.path().join("demo-credentials.txt").exists());
 }
+
+/// Runs the binary without a store (the linkage commands need none).
+fn concordat_plain(args: &[&str]) -> Run {
+    let output: Output = Command::new(env!("CARGO_BIN_EXE_concordat"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the command runs");
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// An analyst deduplicates a people file with a broken row, then links two files
+/// whose columns have other names.
+#[test]
+fn dedupe_reports_bad_rows_by_line_and_link_maps_columns() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let people = dir.path().join("people.csv");
+    std::fs::write(
+        &people,
+        "id,given_name,surname,date_of_birth,sex,postcode,phone\n\
+         1,William,Thompson,1984-06-12,M,M1 1AE,07700 900123\n\
+         2,Bill,Thompsen,12/06/1984,M,m11ae,+44 7700 900123\n\
+         3,Mary,Jones,19700101,F,LS1 4AP,\n\
+         4,broken,row\n\
+         5,Ann,Lee,31/02/1990,F,B33 8TH,\n",
+    )
+    .expect("written");
+    let pairs = dir.path().join("pairs.csv");
+    let out = concordat_plain(&[
+        "dedupe",
+        "--input",
+        people.to_str().expect("utf-8 path"),
+        "--output",
+        pairs.to_str().expect("utf-8 path"),
+        "--explain",
+    ]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    assert!(out.stderr.contains("line 5"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 fields where the header has 7"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("line 6") && out.stderr.contains("31/02/1990"),
+        "{}",
+        out.stderr
+    );
+    let written = std::fs::read_to_string(&pairs).expect("pairs written");
+    let mut lines = written.lines();
+    assert_eq!(
+        lines.next(),
+        Some("left_id,right_id,probability,weight,explanation")
+    );
+    let pair = lines.next().expect("one pair");
+    assert!(pair.starts_with("1,2,"), "{written}");
+    assert!(pair.contains("given-name=nickname"), "{pair}");
+    assert_eq!(lines.next(), None, "{written}");
+
+    // --strict fails on the same file.
+    let strict = concordat_plain(&[
+        "dedupe",
+        "--input",
+        people.to_str().expect("utf-8 path"),
+        "--output",
+        "-",
+        "--strict",
+    ]);
+    assert_ne!(strict.code, 0);
+
+    let left = dir.path().join("a.csv");
+    let right = dir.path().join("b.csv");
+    std::fs::write(
+        &left,
+        "rec,first,last,dob,suburb,state,ssn\n\
+         a1,mitchell,green,19560409,cleveland,sa,1804974\n\
+         a2,harley,mccarthy,19080419,marsden,nsw,6089216\n",
+    )
+    .expect("written");
+    std::fs::write(
+        &right,
+        "rec,first,last,dob,suburb,state,ssn\n\
+         b1,harley,maccarthy,19080419,marsden,nsw,6089216\n\
+         b2,zoe,green,20010101,perth,wa,9999999\n",
+    )
+    .expect("written");
+    let out = concordat_plain(&[
+        "link",
+        "--left",
+        left.to_str().expect("utf-8 path"),
+        "--right",
+        right.to_str().expect("utf-8 path"),
+        "--output",
+        "-",
+        "--columns",
+        "id=rec,given_name=first,surname=last,date_of_birth=dob,town=suburb,county=state,national_id=ssn",
+    ]);
+    assert_eq!(out.code, 0, "stderr: {}", out.stderr);
+    let mut lines = out.stdout.lines();
+    assert_eq!(lines.next(), Some("left_id,right_id,probability"));
+    let pair = lines.next().expect("one link");
+    assert!(pair.starts_with("a2,b1,"), "{}", out.stdout);
+    assert_eq!(lines.next(), None, "{}", out.stdout);
+
+    // A mapping to a column the file does not have is an error that names it.
+    let bad = concordat_plain(&[
+        "link",
+        "--left",
+        left.to_str().expect("utf-8 path"),
+        "--right",
+        right.to_str().expect("utf-8 path"),
+        "--output",
+        "-",
+        "--columns",
+        "town=nowhere",
+    ]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("nowhere"), "{}", bad.stderr);
+}

@@ -65,7 +65,7 @@ pub fn dedupe(
         done: 1,
         total: 1,
     });
-    let prior = engine.model.prior_bits(engine.persons);
+    let prior = engine.model.priors(engine.persons);
     let n = records.len();
     score_all(&engine, n, &|i, j| j > i, prior, progress)
 }
@@ -90,13 +90,14 @@ pub fn link(
     let n_left = left.len();
     let l_slots = person_slots(&engine, 0..n_left as u64);
     let r_slots = person_slots(&engine, n_left as u64..total as u64);
-    let mut prior = engine.model.prior_bits(engine.persons);
+    let mut prior = engine.model.priors(engine.persons);
     if let Some(t) = crate::train::train(&engine, &l_slots, Some(&r_slots)) {
         engine.model = t.model;
         // The prior of a cross pair: expected links over all cross pairs.
         let cross = (l_slots.len().max(1) * r_slots.len().max(1)) as f64;
-        let lambda = (t.total_matches / cross).clamp(1e-15, 0.5);
-        prior = (lambda / (1.0 - lambda)).log2();
+        let lambda = (t.total_matches / cross).clamp(1e-15, 0.3);
+        prior = engine.model.priors(engine.persons);
+        prior.matching = (lambda / (1.0 - lambda)).log2();
     }
     progress(Progress {
         stage: Stage::Training,
@@ -158,7 +159,7 @@ fn score_all(
     engine: &Engine,
     queries: usize,
     wanted: &(dyn Fn(usize, usize) -> bool + Sync),
-    prior: f64,
+    prior: crate::model::Priors,
     progress: &(dyn Fn(Progress) + Sync),
 ) -> Vec<Pair> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());

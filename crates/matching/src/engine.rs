@@ -5,7 +5,7 @@ use crate::ComparisonLevel;
 use crate::features::Features;
 use crate::index::{Index, keys};
 use crate::model::{
-    self, Comparison, DOB, FieldKind, FieldScore, Model, Population, compare, probability,
+    self, Comparison, DOB, FieldKind, FieldScore, Model, Population, Priors, compare, probability,
 };
 use crate::names::{jaro_winkler, within_one_edit};
 use crate::record::{Record, RecordId};
@@ -348,7 +348,7 @@ impl Engine {
             pop,
             explain,
             self.model
-                .prior_bits(pop.persons + usize::from(pop.query_outside)),
+                .priors(pop.persons + usize::from(pop.query_outside)),
         )
     }
 
@@ -359,20 +359,19 @@ impl Engine {
         r: Resolver<'_>,
         pop: Population,
         explain: bool,
-        prior_bits: f64,
+        priors: Priors,
     ) -> Option<Match> {
         use Features as F;
         match (a, b) {
             (F::Person(x), F::Person(y)) => {
                 let c = self.compare_persons(x, y, r, &self.model);
-                let total = self.model.total(&c, pop);
-                let weight = total + prior_bits;
+                let (weight, discount) = self.model.score(&c, pop, priors);
                 Some(Match {
                     id: 0,
                     probability: probability(weight),
                     weight,
                     explanation: if explain {
-                        self.model.explain(&c, pop)
+                        self.model.explain(&c, pop, discount)
                     } else {
                         Vec::new()
                     },

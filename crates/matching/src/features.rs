@@ -317,8 +317,10 @@ const STREET_WORDS: &[(&str, &str)] = &[
 
 fn address(a: &AddressValue, interner: &mut impl Interner) -> Option<AddrF> {
     let mut number = normalise::fold(&a.number);
+    // The street is the first line; further lines (a locality, a building's name) are
+    // too often left out or moved about to compare.
     let mut words: Vec<String> = Vec::new();
-    for line in &a.lines {
+    if let Some(line) = a.lines.iter().find(|l| !l.trim().is_empty()) {
         for w in normalise::fold(line).split(' ').filter(|w| !w.is_empty()) {
             let long = STREET_WORDS
                 .iter()

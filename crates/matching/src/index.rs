@@ -7,7 +7,7 @@
 //! `max_postings` (a hostel's postcode, a placeholder date of birth) is still kept
 //! exactly, but not used to find candidates: it would find everyone and tell nothing.
 
-use crate::features::{Features, NameF, PersonF};
+use crate::features::{AddrF, Features, NameF, PersonF};
 use crate::normalise::Date;
 use crate::symbols::{NONE, Resolver, Sym};
 use hashbrown::HashMap;
@@ -21,15 +21,18 @@ pub(crate) enum KeyKind {
     /// gives the same key).
     Names = 1,
     /// Date of birth (day and month unordered, so a transposition gives the same key)
-    /// and the given name's initial.
-    DobGiven,
-    /// The same date with the surname's initial.
-    DobSurname,
-    /// Surname phonetic code and year of birth.
-    SurnameYear,
+    /// and the initial of the given name or of the surname (one key each, of one kind,
+    /// so that a swapped name still meets).
+    DobInitial,
+    /// Phonetic code of the surname (or of the given name, for a swapped name), and
+    /// year of birth.
+    NameYear,
+    /// Phonetic code of the given name, year and month of birth.
+    GivenYearMonth,
     /// Postcode and given name's initial.
     PostcodeGiven,
-    /// Premises (postcode or town, house number, street).
+    /// Premises: postcode (or town), house number and the street's phonetic code,
+    /// so that a slip in the street name still meets.
     Premises,
     Phone,
     Email,
@@ -75,13 +78,13 @@ pub(crate) fn keys(features: &Features, r: Resolver<'_>) -> Vec<Key> {
                 out.push(key(KeyKind::CompanyNumber, *number, 0));
             }
             for a in addresses.iter().filter(|a| a.key != NONE) {
-                out.push(key(KeyKind::Premises, a.key, 0));
+                out.push(premises(a, r));
             }
             out.extend(phones.iter().map(|&p| key(KeyKind::Phone, p, 0)));
         }
         Features::Vehicle(s) if *s != NONE => out.push(key(KeyKind::Vehicle, *s, 0)),
         Features::Phone(s) if *s != NONE => out.push(key(KeyKind::Phone, *s, 0)),
-        Features::Address(a) if a.key != NONE => out.push(key(KeyKind::Premises, a.key, 0)),
+        Features::Address(a) if a.key != NONE => out.push(premises(a, r)),
         Features::Vehicle(_) | Features::Phone(_) | Features::Address(_) => {}
     }
     out.sort_unstable();
@@ -96,6 +99,20 @@ fn code(sym: Sym, r: Resolver<'_>) -> u32 {
     if p != 0 { p } else { sym }
 }
 
+fn premises(a: &AddrF, r: Resolver<'_>) -> Key {
+    let place = if a.postcode != NONE {
+        a.postcode
+    } else {
+        a.town
+    };
+    let street = code(a.street, r);
+    key(
+        KeyKind::Premises,
+        place,
+        mix((u64::from(a.number) << 32) | u64::from(street)) as u32,
+    )
+}
+
 fn initial(sym: Sym, r: Resolver<'_>) -> u32 {
     r.entry(sym).text().chars().next().map_or(0, u32::from)
 }
@@ -104,7 +121,10 @@ fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<Key>) {
     let dob = (p.dob != 0).then(|| {
         let d = Date::from_packed(p.dob);
         let (lo, hi) = (d.day().min(d.month()), d.day().max(d.month()));
-        (d.year() * 10_000 + lo * 100 + hi, d.year())
+        (
+            d.year() * 10_000 + lo * 100 + hi,
+            d.year() * 100 + d.month(),
+        )
     });
     for n in p.names.iter() {
         name_keys(n, n.surname, dob, r, out);
@@ -122,7 +142,7 @@ fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<Key>) {
     // The premises: finds a registered address, and people whose names are all
     // garbled but who still live at the same place.
     for a in p.addresses.iter().filter(|a| a.key != NONE) {
-        out.push(key(KeyKind::Premises, a.key, 0));
+        out.push(premises(a, r));
     }
     out.extend(p.phones.iter().map(|&s| key(KeyKind::Phone, s, 0)));
     out.extend(p.emails.iter().map(|&s| key(KeyKind::Email, s, 0)));
@@ -137,7 +157,7 @@ fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<Key>) {
 fn name_keys(
     n: &NameF,
     surname: Sym,
-    dob: Option<(u32, u32)>,
+    dob: Option<(u32, u32)>, // (date with day and month unordered, yyyymm)
     r: Resolver<'_>,
     out: &mut Vec<Key>,
 ) {
@@ -147,11 +167,13 @@ fn name_keys(
     }
     if let Some((date, year)) = dob {
         if n.given != NONE {
-            out.push(key(KeyKind::DobGiven, date, initial(n.given, r)));
+            out.push(key(KeyKind::DobInitial, date, initial(n.given, r)));
+            // Given names are few and common: the month narrows the block.
+            out.push(key(KeyKind::GivenYearMonth, code(n.given, r), year));
         }
         if surname != NONE {
-            out.push(key(KeyKind::DobSurname, date, initial(surname, r)));
-            out.push(key(KeyKind::SurnameYear, code(surname, r), year));
+            out.push(key(KeyKind::DobInitial, date, initial(surname, r)));
+            out.push(key(KeyKind::NameYear, code(surname, r), year / 100));
         }
     }
 }

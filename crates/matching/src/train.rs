@@ -13,7 +13,10 @@
 
 use crate::engine::{Engine, Slot};
 use crate::features::{Features, PersonF};
-use crate::model::{Comparison, DOB, GIVEN, LEVELS, MAX_LEVELS, MISSING, Model, NF, SURNAME};
+use crate::model::{
+    Comparison, DOB, GIVEN, HOUSEHOLD_FIELDS, LEVELS, MAX_LEVELS, MISSING, Model, NF, SURNAME,
+    TWIN_RATE,
+};
 use crate::symbols::{NONE, Tag};
 use std::collections::HashMap;
 
@@ -137,6 +140,14 @@ pub(crate) fn train(engine: &Engine, left: &[u32], right: Option<&[u32]>) -> Opt
     let total_matches = total_matches.max(1.0);
     let persons = n_left + n_right;
     model.matches_per_record = (2.0 * total_matches / persons as f64).clamp(1e-6, 10.0);
+    // Households: pairs at the same premises, less the matches among them.
+    let same_premises: f64 = engine
+        .symbols
+        .counts(Tag::AddressKey)
+        .map(|c| f64::from(c) * (f64::from(c) - 1.0) / 2.0)
+        .sum();
+    let households = (same_premises - total_matches * model.m[4][0]).max(0.0);
+    model.households_per_record = (2.0 * households / persons as f64).clamp(1e-6, 10.0);
     model.trained = true;
     Some(Trained {
         model,
@@ -327,23 +338,48 @@ fn em(patterns: &[([u8; NF], f64)], model: &Model, blocked: &[usize]) -> Option<
     let active: Vec<usize> = (0..NF).filter(|f| !blocked.contains(f)).collect();
     let mut m = model.m;
     let mut lambda = 0.1f64;
-    // Pseudo-counts that keep a level nobody showed from a probability of zero.
-    const PRIOR: f64 = 2.0;
+    // A third class, members of one household (see `model::HOUSEHOLD_FIELDS`), so
+    // that households and twins are not taken for matches and do not inflate m of
+    // "given name different".
+    let mut eta = 0.01f64;
+    let household_ln = |f: usize, l: usize, m: &[[f64; MAX_LEVELS]; NF]| -> f64 {
+        if HOUSEHOLD_FIELDS.contains(&f) {
+            m[f][l].max(1e-12).ln()
+        } else if f == DOB {
+            if l == 0 {
+                TWIN_RATE.ln()
+            } else {
+                (model.u[f][l] * (1.0 - TWIN_RATE) / (1.0 - model.u[f][0]).max(1e-9))
+                    .max(1e-12)
+                    .ln()
+            }
+        } else {
+            model.u[f][l].max(1e-12).ln()
+        }
+    };
+    // Pseudo-counts of the default m: they keep a level nobody showed from a
+    // probability of zero, and a fit on few matches close to the defaults.
+    const PRIOR: f64 = 20.0;
     let mut weight = [0.0; NF];
     for _ in 0..60 {
         let mut acc = [[0.0; MAX_LEVELS]; NF];
         let mut seen = [0.0; NF];
         let mut matched = 0.0;
+        let mut household = 0.0;
         for (levels, count) in patterns {
-            let (mut lm, mut lu) = (lambda.ln(), (1.0 - lambda).ln());
+            let (mut lm, mut lu, mut lh) = (lambda.ln(), (1.0 - lambda - eta).ln(), eta.ln());
             for &f in &active {
                 let l = levels[f];
                 if l != MISSING {
                     lm += m[f][l as usize].max(1e-12).ln();
                     lu += model.u[f][l as usize].max(1e-12).ln();
+                    lh += household_ln(f, l as usize, &m);
                 }
             }
-            let p = 1.0 / (1.0 + (lu - lm).exp());
+            let top = lm.max(lu).max(lh);
+            let (em_, eu, eh) = ((lm - top).exp(), (lu - top).exp(), (lh - top).exp());
+            let p = em_ / (em_ + eu + eh);
+            household += eh / (em_ + eu + eh) * count;
             let w = p * count;
             matched += w;
             for &f in &active {
@@ -354,7 +390,8 @@ fn em(patterns: &[([u8; NF], f64)], model: &Model, blocked: &[usize]) -> Option<
                 }
             }
         }
-        let new_lambda = (matched / n).clamp(1e-9, 0.999);
+        eta = (household / n).clamp(1e-9, 0.5);
+        let new_lambda = (matched / n).clamp(1e-9, 0.999 - eta);
         let mut change = (new_lambda - lambda).abs();
         lambda = new_lambda;
         for &f in &active {
@@ -370,8 +407,18 @@ fn em(patterns: &[([u8; NF], f64)], model: &Model, blocked: &[usize]) -> Option<
             break;
         }
     }
-    // A session that found (almost) no matches has nothing to say about m.
+    // A session that found (almost) no matches has nothing to say about m; nor has
+    // one whose "matches" disagree on names or date of birth more often than they
+    // agree (on data without duplicates, EM can take chance likenesses for a class).
     if lambda * n < 5.0 {
+        return None;
+    }
+    let different = |f: usize| LEVELS[f].len() - 1;
+    if [GIVEN, SURNAME, DOB]
+        .iter()
+        .filter(|f| active.contains(f))
+        .any(|&f| m[f][0] <= m[f][different(f)])
+    {
         return None;
     }
     Some(Fit { m, weight, lambda })

@@ -458,3 +458,47 @@ fn removing_everything_leaves_an_empty_engine() {
     assert_eq!(e.stats(), empty);
     assert!(e.is_empty());
 }
+
+#[test]
+fn an_initial_and_one_part_of_a_double_barrelled_surname_are_lesser_agreements() {
+    let mut e = engine();
+    e.insert(
+        1,
+        &Record::Person(person("Jayson", "Cawthorn-Whitley", "1961-04-05")),
+    );
+    let found = e.check(
+        &Record::Person(person("J", "Whitley", "1961-04-05")),
+        &|_| false,
+    );
+    let m = best(&found, 1).expect("found");
+    assert_eq!(
+        level(m, FieldKind::GivenName),
+        Some(ComparisonLevel::Initial)
+    );
+    assert_eq!(level(m, FieldKind::Surname), Some(ComparisonLevel::Part));
+}
+
+#[test]
+fn two_members_of_one_household_are_not_one_person() {
+    let mut e = engine();
+    let home = |given: &str, dob: &str, sex| {
+        let mut p = with_address(
+            person(given, "Loveridge", dob),
+            "38",
+            "Elm Mews",
+            "WF23 8EW",
+        );
+        p.phones.push("01786 424932".into());
+        p.sex = Some(sex);
+        Record::Person(p)
+    };
+    e.insert(1, &home("Judith", "1988-04-28", Sex::Female));
+    e.insert(2, &home("Manisha", "1946-11-01", Sex::Female));
+    // Twins: the same date of birth as well.
+    e.insert(3, &home("Emlyn", "1990-03-10", Sex::Male));
+    let found = e.check(&home("David", "1990-03-10", Sex::Male), &|_| false);
+    assert!(found.is_empty(), "{found:?}");
+    let found = e.check(&home("Judith", "1988-04-28", Sex::Female), &|_| false);
+    assert_eq!(found.first().map(|m| m.id), Some(1));
+    assert!(found.iter().all(|m| m.id == 1), "{found:?}");
+}
