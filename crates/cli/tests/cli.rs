@@ -261,27 +261,6 @@ async fn audit_verify_reports_the_first_broken_entry(store: &Store, url: &Databa
     );
 }
 
-/// Adds a user who may act at once (`--as`): no one-time password to change first.
-async fn ready_user(store: &Store, url: &DatabaseUrl, username: &str, org: &str, roles: &str) {
-    ok(add_user(url, username, org, roles, &[]));
-    let name = concordat_domain::people::Username::parse(username).expect("valid");
-    let found = store
-        .user_by_username(&name)
-        .await
-        .expect("reads")
-        .expect("exists");
-    let mut tx = store.write().await.expect("begin");
-    tx.set_password(found.user.id, &found.password_hash, false)
-        .await
-        .expect("set");
-    tx.commit(concordat_domain::audit::AuditEntry::new(
-        concordat_domain::audit::Actor::System,
-        "test.ready-user",
-    ))
-    .await
-    .expect("commit");
-}
-
 fn first_word(out: &str) -> String {
     out.split_whitespace()
         .next()
@@ -314,16 +293,30 @@ const NDM: &[&str] = &[
 /// policy, which reports what would change, and a broken policy names its line.
 async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, url: &DatabaseUrl) {
     ok(concordat(url, &["init"]));
-    ready_user(
+    person(
         store,
-        url,
         "titan.tasking",
         "titan",
-        "tasking-officer,analyst",
+        &[Role::TaskingOfficer, Role::Analyst],
+        DgAuthority::None,
     )
     .await;
-    ready_user(store, url, "nca.tasking", "nca", "tasking-officer").await;
-    ready_user(store, url, "mps.viewer", "mps", "viewer").await;
+    person(
+        store,
+        "nca.tasking",
+        "nca",
+        &[Role::TaskingOfficer],
+        DgAuthority::None,
+    )
+    .await;
+    person(
+        store,
+        "mps.viewer",
+        "mps",
+        &[Role::Viewer],
+        DgAuthority::None,
+    )
+    .await;
     let subject = first_word(&ok(concordat(
         url,
         &[
@@ -499,12 +492,18 @@ async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, 
 }
 
 /// Someone the command line can act as (`--as`): an account with no password to change.
-async fn person(store: &Store, username: &str, org: &str, role: Role, dg: DgAuthority) -> UserId {
+async fn person(
+    store: &Store,
+    username: &str,
+    org: &str,
+    roles: &[Role],
+    dg: DgAuthority,
+) -> UserId {
     let request = AccountRequest {
         username: Username::parse(username).expect("valid"),
         display_name: DisplayName::parse(username).expect("valid"),
         organisation: OrgCode::parse(org).expect("valid"),
-        roles: Roles::new([role]).expect("valid"),
+        roles: Roles::new(roles.iter().copied()).expect("valid"),
         clearance: Clearance::Sc,
         dg_authority: dg,
     };
@@ -579,7 +578,7 @@ async fn directions_are_refused_with_their_paragraph_or_drafted_and_issued(
         store,
         "nca.director",
         "nca",
-        Role::SeniorDecisionMaker,
+        &[Role::SeniorDecisionMaker],
         DgAuthority::Delegated,
     )
     .await;
@@ -587,7 +586,7 @@ async fn directions_are_refused_with_their_paragraph_or_drafted_and_issued(
         store,
         "kent.tasking",
         "kent",
-        Role::TaskingOfficer,
+        &[Role::TaskingOfficer],
         DgAuthority::None,
     )
     .await;

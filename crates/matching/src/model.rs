@@ -293,6 +293,10 @@ impl Default for Model {
     }
 }
 
+/// How many records' worth of weight the model's own u for an exact agreement carries
+/// against the observed frequency of a value (see `Model::u_exact`).
+const TF_PRIOR_RECORDS: f64 = 50.0;
+
 /// What a weight needs beyond the comparison: how many persons are registered, and
 /// whether the query is one of them (a batch) or outside (an online check).
 #[derive(Debug, Clone, Copy)]
@@ -325,7 +329,13 @@ impl Model {
         }
         let extra = u32::from(pop.query_outside);
         let n = (pop.persons as f64 + f64::from(extra)).max(2.0);
-        let tf = (f64::from(count + extra) - 1.0).max(1.0) / (n - 1.0);
+        let others = (f64::from(count + extra) - 1.0).max(1.0);
+        // A frequency read off a handful of records says little: shrink it towards the
+        // model's u for an exact agreement with a pseudo-count of TF_PRIOR_RECORDS
+        // records, so that the first registrations still match on what they share and
+        // a large register weighs each value by its own frequency.
+        let prior = self.u[field][0].clamp(1e-12, 0.999);
+        let tf = (others + TF_PRIOR_RECORDS * prior) / (n - 1.0 + TF_PRIOR_RECORDS);
         tf.clamp(1e-12, 0.999)
     }
 

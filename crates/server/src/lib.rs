@@ -10,6 +10,7 @@
 pub mod accounts;
 mod api;
 pub mod auth;
+pub mod deconfliction;
 pub mod directions;
 pub mod error;
 mod limits;
@@ -54,6 +55,8 @@ pub struct ServerConfig {
     pub deadline_sweep_every: Duration,
     /// How long after its deadline an undecided request expires.
     pub expire_after: Duration,
+    /// How long a deconfliction registration is kept, unless renewed.
+    pub registration_retention: Duration,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +68,7 @@ impl Default for ServerConfig {
             request_timeout: Duration::from_secs(30),
             deadline_sweep_every: Duration::from_secs(60),
             expire_after: Duration::from_secs(14 * 24 * 60 * 60),
+            registration_retention: Duration::from_secs(730 * 24 * 60 * 60),
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct AppState {
     pub sign_in_limiter: Arc<SignInLimiter>,
     /// The registry and the policy.
     pub rules: Arc<rules::Rules>,
+    /// The in-memory deconfliction index (rebuild it from the store before serving).
+    pub deconfliction: Arc<deconfliction::Deconfliction>,
 }
 
 impl AppState {
@@ -90,6 +96,9 @@ impl AppState {
             config: Arc::new(config),
             sign_in_limiter: Arc::new(SignInLimiter::default()),
             rules: Arc::new(rules),
+            deconfliction: Arc::new(deconfliction::Deconfliction::new(
+                concordat_matching::EngineConfig::default(),
+            )),
         }
     }
 }

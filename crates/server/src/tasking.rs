@@ -1143,6 +1143,18 @@ pub async fn run_deadline_sweeps(state: AppState) {
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticks.tick().await;
+        match state.deconfliction.sweep_expired(Timestamp::now()) {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(expired = n, "registrations left the matching index"),
+            Err(e) => tracing::warn!(error = %e, "registration expiry sweep failed"),
+        }
+        let deconfliction = state.deconfliction.clone();
+        match tokio::task::spawn_blocking(move || deconfliction.retrain_if_grown()).await {
+            Ok(Ok(true)) => tracing::info!("deconfliction model re-estimated"),
+            Ok(Ok(false)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "re-estimating the model failed"),
+            Err(e) => tracing::warn!(error = %e, "re-estimating the model failed"),
+        }
         match sweep_deadlines(&state, Timestamp::now()).await {
             Ok(r) if r.flagged + r.expired > 0 => {
                 tracing::info!(flagged = r.flagged, expired = r.expired, "deadline sweep");

@@ -93,6 +93,27 @@ pub async fn serve_on(
     let rules = super::rules(global)?;
     tracing::info!(version = rules.policy.version(), "policy loaded");
     let state = AppState::new(store.clone(), options.config(secure_by_default), rules);
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} registrations in the deconfliction index",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let started = std::time::Instant::now();
+    let indexed = state
+        .deconfliction
+        .rebuild(&store, |done, total| {
+            bar.set_length(total);
+            bar.set_position(done);
+        })
+        .await
+        .map_err(super::describe)?;
+    bar.finish_and_clear();
+    tracing::info!(
+        registrations = indexed,
+        seconds = started.elapsed().as_secs_f64(),
+        "deconfliction index rebuilt"
+    );
     concordat_server::serve(state, listener, metrics, shutdown_signal()).await?;
     store.close().await;
     Ok(())

@@ -3,6 +3,7 @@
 //! from the same code.
 
 mod audit;
+mod deconfliction;
 mod directions;
 mod me;
 mod notifications;
@@ -75,6 +76,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(operations::router())
         .merge(notifications::router())
         .merge(directions::router())
+        .merge(deconfliction::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

@@ -61,6 +61,15 @@ pub const DG_DELEGATES: &[&str] = &["nca.director"];
 impl TestApp {
     /// Starts a server over `test_store` with the story people.
     pub async fn start(test_store: TestStore) -> Self {
+        let config = ServerConfig {
+            body_limit: 64 * 1024,
+            ..ServerConfig::default()
+        };
+        Self::start_with(test_store, config).await
+    }
+
+    /// Starts a server with `config` over `test_store` with the story people.
+    pub async fn start_with(test_store: TestStore, config: ServerConfig) -> Self {
         let store = test_store.store.clone();
         let data = ReferenceData::builtin().expect("reference data");
         let mut tx = store.write().await.expect("begin");
@@ -109,10 +118,6 @@ impl TestApp {
         ))
         .await
         .expect("commit");
-        let config = ServerConfig {
-            body_limit: 64 * 1024,
-            ..ServerConfig::default()
-        };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
