@@ -24,6 +24,10 @@ pub struct EngineConfig {
     pub max_postings: usize,
     /// How many pairs `retrain` looks at, at most, for each estimate.
     pub training_pairs: usize,
+    /// A person's document number or national identifier held by more records than
+    /// this is taken for a placeholder: it no longer matches outright, and is weighed
+    /// by its frequency like any other value.
+    pub common_identifier: usize,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +36,7 @@ impl Default for EngineConfig {
             threshold: 0.5,
             max_postings: 1000,
             training_pairs: 400_000,
+            common_identifier: 20,
         }
     }
 }
@@ -44,7 +49,9 @@ pub struct Match {
     /// Probability that both are the same (person, group, phone, ...), 0 to 1.
     pub probability: f64,
     /// Total weight of evidence in bits, prior included: `probability` is
-    /// `1 / (1 + 2^-weight)`.
+    /// `1 / (1 + 2^-weight)`, except that a record with the same identifier (phone,
+    /// vehicle mark, company number, premises; for persons, identity document or
+    /// national identifier) matches outright, with probability 1.
     pub weight: f64,
     /// Each field's comparison level and weight.
     pub explanation: Vec<FieldScore>,
@@ -366,9 +373,16 @@ impl Engine {
             (F::Person(x), F::Person(y)) => {
                 let c = self.compare_persons(x, y, r, &self.model);
                 let (weight, discount) = self.model.score(&c, pop, priors);
+                // The same identity document or national identifier is the same
+                // person, unless so many hold it that it is a placeholder. (Phones
+                // are not: a household shares its landline.)
+                let limit = self.config.common_identifier as u32;
+                let same_id = [model::DOCUMENT, model::NATIONAL_ID]
+                    .iter()
+                    .any(|&f| c.levels[f] == 0 && c.counts[f] <= limit);
                 Some(Match {
                     id: 0,
-                    probability: probability(weight),
+                    probability: if same_id { 1.0 } else { probability(weight) },
                     weight,
                     explanation: if explain {
                         self.model.explain(&c, pop, discount)

@@ -502,3 +502,24 @@ fn two_members_of_one_household_are_not_one_person() {
     assert_eq!(found.first().map(|m| m.id), Some(1));
     assert!(found.iter().all(|m| m.id == 1), "{found:?}");
 }
+
+#[test]
+fn the_same_passport_is_the_same_person_unless_it_is_a_placeholder() {
+    let mut e = engine();
+    let mut a = person("Ivan", "Petrov", "1971-01-01");
+    a.documents.push("P 123 456 789".into());
+    e.insert(1, &Record::Person(a));
+    let mut alias = person("John", "Peters", "1972-02-02");
+    alias.documents.push("p123456789".into());
+    let found = e.check(&Record::Person(alias.clone()), &|_| false);
+    let m = best(&found, 1).expect("found by the passport");
+    assert_eq!(m.probability, 1.0);
+    // Thirty people registered with the same made-up number: it proves nothing.
+    for i in 0..30u64 {
+        let mut p = person(&format!("Given{i}"), &format!("Family{i}"), "1990-01-01");
+        p.documents.push("P123456789".into());
+        e.insert(100 + i, &Record::Person(p));
+    }
+    let found = e.check(&Record::Person(alias), &|_| false);
+    assert!(found.iter().all(|m| m.probability < 1.0), "{found:?}");
+}
