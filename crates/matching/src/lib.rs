@@ -32,6 +32,8 @@
 //! and model serve the online check and the batch commands, so what a batch run
 //! measures is what the service does.
 
+#![warn(missing_docs)]
+
 mod batch;
 mod engine;
 mod features;
