@@ -523,3 +523,53 @@ fn the_same_passport_is_the_same_person_unless_it_is_a_placeholder() {
     let found = e.check(&Record::Person(alias), &|_| false);
     assert!(found.iter().all(|m| m.probability < 1.0), "{found:?}");
 }
+
+#[test]
+fn address_and_phone_agree_at_lesser_levels() {
+    let mut e = engine();
+    let mut p = with_address(
+        person("Tadas", "Handforth", "1935-11-04"),
+        "17",
+        "Cambridge Square",
+        "PH4 3ZA",
+    );
+    p.phones.push("07666 652833".into());
+    e.insert(1, &Record::Person(p));
+    let query = |number: &str, street: &str, postcode: &str, phone: &str| {
+        let mut q = with_address(
+            person("Tadas", "Handforth", "1935-11-04"),
+            number,
+            street,
+            postcode,
+        );
+        q.phones.push(phone.into());
+        let found = e.check(&Record::Person(q), &|_| false);
+        let m = best(&found, 1).expect("found").clone();
+        (level(&m, FieldKind::Address), level(&m, FieldKind::Phone))
+    };
+    assert_eq!(
+        query("17", "Cambridge Sq", "ph43za", "+44 7666 652833"),
+        (Some(ComparisonLevel::Exact), Some(ComparisonLevel::Exact))
+    );
+    assert_eq!(
+        query("18", "Cambridge Square", "PH4 3ZA", "07666 652832"),
+        (
+            Some(ComparisonLevel::SamePostcode),
+            Some(ComparisonLevel::OneDigit)
+        )
+    );
+    assert_eq!(
+        query("17", "Cambridge Square", "PH4 3ZB", "01234 567890"),
+        (
+            Some(ComparisonLevel::SameStreet),
+            Some(ComparisonLevel::Different)
+        )
+    );
+    assert_eq!(
+        query("2", "Other Road", "PH4 9QQ", "01234 567890"),
+        (
+            Some(ComparisonLevel::SameDistrict),
+            Some(ComparisonLevel::Different)
+        )
+    );
+}
