@@ -197,11 +197,19 @@ fn a_placeholder_date_of_birth_shared_by_many_does_not_flood_hits() {
         let p = person(&format!("Given{i}"), &format!("Family{i}"), "1900-01-01");
         e.insert(10_000 + i, &Record::Person(p));
     }
-    let found = e.check(
-        &Record::Person(person("Nobody", "Known", "01/01/1900")),
+    let outcome = e.check_outcome(
+        &Record::Person(person("Gina", "Fox", "01/01/1900")),
         &|_| false,
     );
-    assert!(found.is_empty(), "{} hits", found.len());
+    assert!(outcome.matches.is_empty(), "{} hits", outcome.matches.len());
+    assert!(
+        outcome
+            .too_common
+            .iter()
+            .any(|t| t.field == FieldKind::DateOfBirth && t.holders > 1000),
+        "{:?}",
+        outcome.too_common
+    );
 }
 
 #[test]
