@@ -3,7 +3,7 @@
 
 use crate::ComparisonLevel;
 use crate::features::Features;
-use crate::index::{Index, keys};
+use crate::index::{Index, keys, tagged_keys};
 use crate::model::{
     self, Comparison, DOB, FieldKind, FieldScore, Model, Population, Priors, compare, probability,
 };
@@ -24,6 +24,10 @@ pub struct EngineConfig {
     pub max_postings: usize,
     /// How many pairs `retrain` looks at, at most, for each estimate.
     pub training_pairs: usize,
+    /// A person's document number or national identifier held by more records than
+    /// this is taken for a placeholder: it no longer matches outright, and is weighed
+    /// by its frequency like any other value.
+    pub common_identifier: usize,
 }
 
 impl Default for EngineConfig {
@@ -32,6 +36,7 @@ impl Default for EngineConfig {
             threshold: 0.5,
             max_postings: 1000,
             training_pairs: 400_000,
+            common_identifier: 20,
         }
     }
 }
@@ -44,10 +49,31 @@ pub struct Match {
     /// Probability that both are the same (person, group, phone, ...), 0 to 1.
     pub probability: f64,
     /// Total weight of evidence in bits, prior included: `probability` is
-    /// `1 / (1 + 2^-weight)`.
+    /// `1 / (1 + 2^-weight)`, except that a record with the same identifier (phone,
+    /// vehicle mark, company number, premises; for persons, identity document or
+    /// national identifier) matches outright, with probability 1.
     pub weight: f64,
     /// Each field's comparison level and weight.
     pub explanation: Vec<FieldScore>,
+}
+
+/// What a check found, and what it could not look for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckOutcome {
+    /// Candidates at or above the threshold, best first.
+    pub matches: Vec<Match>,
+    /// Values of the record held by so many registered records (more than
+    /// `EngineConfig::max_postings`) that they were not used to find candidates.
+    pub too_common: Vec<TooCommon>,
+}
+
+/// A value too common to look for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TooCommon {
+    /// Which field (for keys made of several, the main one).
+    pub field: FieldKind,
+    /// How many registered records hold it (the largest, if several keys).
+    pub holders: usize,
 }
 
 /// Counts that describe the index, for tests and monitoring.
@@ -205,6 +231,17 @@ impl Engine {
     /// best first. `exclude` is asked about each candidate before it is scored
     /// (records of the asker's own organisation, pairs already suppressed).
     pub fn check(&self, record: &Record, exclude: &dyn Fn(RecordId) -> bool) -> Vec<Match> {
+        self.check_outcome(record, exclude).matches
+    }
+
+    /// As [`Engine::check`], and also which of the record's values were too common to
+    /// look for (a hostel's postcode, a switchboard number, a placeholder date of
+    /// birth), so that the caller can say so rather than report "no match".
+    pub fn check_outcome(
+        &self,
+        record: &Record,
+        exclude: &dyn Fn(RecordId) -> bool,
+    ) -> CheckOutcome {
         let mut interner = QueryInterner {
             symbols: &self.symbols,
             overlay: Default::default(),
@@ -212,10 +249,23 @@ impl Engine {
         let query = Features::read(record, &mut interner);
         let r = interner.resolver();
         let mut candidates: Vec<u32> = Vec::new();
-        for k in keys(&query, r) {
+        let mut too_common: Vec<TooCommon> = Vec::new();
+        let mut keys = tagged_keys(&query, r);
+        keys.sort_unstable();
+        keys.dedup_by_key(|k| k.0);
+        for (k, kind) in keys {
             let list = self.index.get(k);
             if list.len() <= self.config.max_postings {
                 candidates.extend_from_slice(list);
+            } else {
+                let field = kind.field();
+                match too_common.iter_mut().find(|t| t.field == field) {
+                    Some(t) => t.holders = t.holders.max(list.len()),
+                    None => too_common.push(TooCommon {
+                        field,
+                        holders: list.len(),
+                    }),
+                }
             }
         }
         candidates.sort_unstable();
@@ -224,7 +274,7 @@ impl Engine {
             persons: self.persons,
             query_outside: true,
         };
-        let mut out = Vec::new();
+        let mut matches = Vec::new();
         for slot in candidates {
             let Some(stored) = &self.slots[slot as usize] else {
                 continue;
@@ -235,11 +285,14 @@ impl Engine {
             if let Some(m) = self.score(&query, &stored.features, r, pop, true)
                 && m.probability >= self.config.threshold
             {
-                out.push(Match { id: stored.id, ..m });
+                matches.push(Match { id: stored.id, ..m });
             }
         }
-        sort_matches(&mut out);
-        out
+        sort_matches(&mut matches);
+        CheckOutcome {
+            matches,
+            too_common,
+        }
     }
 
     /// Re-estimates the model from what is registered: u probabilities from random
@@ -366,9 +419,16 @@ impl Engine {
             (F::Person(x), F::Person(y)) => {
                 let c = self.compare_persons(x, y, r, &self.model);
                 let (weight, discount) = self.model.score(&c, pop, priors);
+                // The same identity document or national identifier is the same
+                // person, unless so many hold it that it is a placeholder. (Phones
+                // are not: a household shares its landline.)
+                let limit = self.config.common_identifier as u32;
+                let same_id = [model::DOCUMENT, model::NATIONAL_ID]
+                    .iter()
+                    .any(|&f| c.levels[f] == 0 && c.counts[f] <= limit);
                 Some(Match {
                     id: 0,
-                    probability: probability(weight),
+                    probability: if same_id { 1.0 } else { probability(weight) },
                     weight,
                     explanation: if explain {
                         self.model.explain(&c, pop, discount)

@@ -8,13 +8,14 @@
 //! exactly, but not used to find candidates: it would find everyone and tell nothing.
 
 use crate::features::{AddrF, Features, NameF, PersonF};
+use crate::model::FieldKind;
 use crate::normalise::Date;
 use crate::symbols::{NONE, Resolver, Sym};
 use hashbrown::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// What a key is made of; part of the key so that kinds never collide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
 pub(crate) enum KeyKind {
     /// Phonetic codes of given name and surname, in sorted order (so a swapped name
@@ -44,14 +45,33 @@ pub(crate) enum KeyKind {
     OrgNamePhonetic,
 }
 
+impl KeyKind {
+    /// The field a key is mostly about, for reports of keys too common to use.
+    pub(crate) fn field(self) -> FieldKind {
+        match self {
+            KeyKind::Names | KeyKind::NameYear => FieldKind::Surname,
+            KeyKind::GivenYearMonth => FieldKind::GivenName,
+            KeyKind::DobInitial => FieldKind::DateOfBirth,
+            KeyKind::PostcodeGiven | KeyKind::Premises => FieldKind::Address,
+            KeyKind::Phone => FieldKind::Phone,
+            KeyKind::Email => FieldKind::Email,
+            KeyKind::Document => FieldKind::Document,
+            KeyKind::NationalId => FieldKind::NationalId,
+            KeyKind::Vehicle => FieldKind::Vehicle,
+            KeyKind::CompanyNumber => FieldKind::CompanyNumber,
+            KeyKind::OrgName | KeyKind::OrgNamePhonetic => FieldKind::Name,
+        }
+    }
+}
+
 /// A blocking key: a 64-bit mix of its kind and parts.
 pub(crate) type Key = u64;
 
-fn key(kind: KeyKind, a: u32, b: u32) -> Key {
+fn key(kind: KeyKind, a: u32, b: u32) -> (Key, KeyKind) {
     // Two rounds of the SplitMix64 finaliser: keys are spread evenly, so the index's
     // hash map can use them as they are.
     let z = mix((u64::from(kind as u8) << 32) | u64::from(a));
-    mix(z ^ u64::from(b))
+    (mix(z ^ u64::from(b)), kind)
 }
 
 fn mix(mut z: u64) -> u64 {
@@ -63,6 +83,14 @@ fn mix(mut z: u64) -> u64 {
 
 /// The keys of a record, sorted and without repeats.
 pub(crate) fn keys(features: &Features, r: Resolver<'_>) -> Vec<Key> {
+    let mut out: Vec<Key> = tagged_keys(features, r).into_iter().map(|k| k.0).collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// The keys of a record with what each is made of.
+pub(crate) fn tagged_keys(features: &Features, r: Resolver<'_>) -> Vec<(Key, KeyKind)> {
     let mut out = Vec::with_capacity(12);
     match features {
         Features::Person(p) => person_keys(p, r, &mut out),
@@ -87,8 +115,6 @@ pub(crate) fn keys(features: &Features, r: Resolver<'_>) -> Vec<Key> {
         Features::Address(a) if a.key != NONE => out.push(premises(a, r)),
         Features::Vehicle(_) | Features::Phone(_) | Features::Address(_) => {}
     }
-    out.sort_unstable();
-    out.dedup();
     out
 }
 
@@ -99,7 +125,7 @@ fn code(sym: Sym, r: Resolver<'_>) -> u32 {
     if p != 0 { p } else { sym }
 }
 
-fn premises(a: &AddrF, r: Resolver<'_>) -> Key {
+fn premises(a: &AddrF, r: Resolver<'_>) -> (Key, KeyKind) {
     let place = if a.postcode != NONE {
         a.postcode
     } else {
@@ -117,7 +143,7 @@ fn initial(sym: Sym, r: Resolver<'_>) -> u32 {
     r.entry(sym).text().chars().next().map_or(0, u32::from)
 }
 
-fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<Key>) {
+fn person_keys(p: &PersonF, r: Resolver<'_>, out: &mut Vec<(Key, KeyKind)>) {
     let dob = (p.dob != 0).then(|| {
         let d = Date::from_packed(p.dob);
         let (lo, hi) = (d.day().min(d.month()), d.day().max(d.month()));
@@ -159,7 +185,7 @@ fn name_keys(
     surname: Sym,
     dob: Option<(u32, u32)>, // (date with day and month unordered, yyyymm)
     r: Resolver<'_>,
-    out: &mut Vec<Key>,
+    out: &mut Vec<(Key, KeyKind)>,
 ) {
     if n.given != NONE && surname != NONE {
         let (g, s) = (code(n.given, r), code(surname, r));
@@ -178,7 +204,7 @@ fn name_keys(
     }
 }
 
-fn org_keys(names: &[Sym], r: Resolver<'_>, out: &mut Vec<Key>) {
+fn org_keys(names: &[Sym], r: Resolver<'_>, out: &mut Vec<(Key, KeyKind)>) {
     for &n in names {
         out.push(key(KeyKind::OrgName, n, 0));
         let ph = r.entry(n).phonetic.primary;

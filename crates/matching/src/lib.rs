@@ -32,6 +32,8 @@
 //! and model serve the online check and the batch commands, so what a batch run
 //! measures is what the service does.
 
+#![warn(missing_docs)]
+
 mod batch;
 mod engine;
 mod features;
@@ -44,7 +46,7 @@ mod symbols;
 mod train;
 
 pub use batch::{Pair, Progress, Stage, dedupe, link};
-pub use engine::{Engine, EngineConfig, IndexStats, Match};
+pub use engine::{CheckOutcome, Engine, EngineConfig, IndexStats, Match, TooCommon};
 pub use model::{ComparisonLevel, FieldKind, FieldScore, Model};
 pub use names::{Phonetic, are_nicknames, jaro_winkler, within_one_edit};
 pub use record::{

@@ -160,6 +160,8 @@ pub(crate) const NF: usize = PERSON_FIELDS.len();
 pub(crate) const GIVEN: usize = 0;
 pub(crate) const SURNAME: usize = 1;
 pub(crate) const DOB: usize = 2;
+pub(crate) const DOCUMENT: usize = 7;
+pub(crate) const NATIONAL_ID: usize = 8;
 
 /// The levels of each person field, best first, the last always `Different`. A field
 /// that is `Missing` has no level index (see [`MISSING`]). The first level is always

@@ -197,11 +197,19 @@ fn a_placeholder_date_of_birth_shared_by_many_does_not_flood_hits() {
         let p = person(&format!("Given{i}"), &format!("Family{i}"), "1900-01-01");
         e.insert(10_000 + i, &Record::Person(p));
     }
-    let found = e.check(
-        &Record::Person(person("Nobody", "Known", "01/01/1900")),
+    let outcome = e.check_outcome(
+        &Record::Person(person("Gina", "Fox", "01/01/1900")),
         &|_| false,
     );
-    assert!(found.is_empty(), "{} hits", found.len());
+    assert!(outcome.matches.is_empty(), "{} hits", outcome.matches.len());
+    assert!(
+        outcome
+            .too_common
+            .iter()
+            .any(|t| t.field == FieldKind::DateOfBirth && t.holders > 1000),
+        "{:?}",
+        outcome.too_common
+    );
 }
 
 #[test]
@@ -501,4 +509,75 @@ fn two_members_of_one_household_are_not_one_person() {
     let found = e.check(&home("Judith", "1988-04-28", Sex::Female), &|_| false);
     assert_eq!(found.first().map(|m| m.id), Some(1));
     assert!(found.iter().all(|m| m.id == 1), "{found:?}");
+}
+
+#[test]
+fn the_same_passport_is_the_same_person_unless_it_is_a_placeholder() {
+    let mut e = engine();
+    let mut a = person("Ivan", "Petrov", "1971-01-01");
+    a.documents.push("P 123 456 789".into());
+    e.insert(1, &Record::Person(a));
+    let mut alias = person("John", "Peters", "1972-02-02");
+    alias.documents.push("p123456789".into());
+    let found = e.check(&Record::Person(alias.clone()), &|_| false);
+    let m = best(&found, 1).expect("found by the passport");
+    assert_eq!(m.probability, 1.0);
+    // Thirty people registered with the same made-up number: it proves nothing.
+    for i in 0..30u64 {
+        let mut p = person(&format!("Given{i}"), &format!("Family{i}"), "1990-01-01");
+        p.documents.push("P123456789".into());
+        e.insert(100 + i, &Record::Person(p));
+    }
+    let found = e.check(&Record::Person(alias), &|_| false);
+    assert!(found.iter().all(|m| m.probability < 1.0), "{found:?}");
+}
+
+#[test]
+fn address_and_phone_agree_at_lesser_levels() {
+    let mut e = engine();
+    let mut p = with_address(
+        person("Tadas", "Handforth", "1935-11-04"),
+        "17",
+        "Cambridge Square",
+        "PH4 3ZA",
+    );
+    p.phones.push("07666 652833".into());
+    e.insert(1, &Record::Person(p));
+    let query = |number: &str, street: &str, postcode: &str, phone: &str| {
+        let mut q = with_address(
+            person("Tadas", "Handforth", "1935-11-04"),
+            number,
+            street,
+            postcode,
+        );
+        q.phones.push(phone.into());
+        let found = e.check(&Record::Person(q), &|_| false);
+        let m = best(&found, 1).expect("found").clone();
+        (level(&m, FieldKind::Address), level(&m, FieldKind::Phone))
+    };
+    assert_eq!(
+        query("17", "Cambridge Sq", "ph43za", "+44 7666 652833"),
+        (Some(ComparisonLevel::Exact), Some(ComparisonLevel::Exact))
+    );
+    assert_eq!(
+        query("18", "Cambridge Square", "PH4 3ZA", "07666 652832"),
+        (
+            Some(ComparisonLevel::SamePostcode),
+            Some(ComparisonLevel::OneDigit)
+        )
+    );
+    assert_eq!(
+        query("17", "Cambridge Square", "PH4 3ZB", "01234 567890"),
+        (
+            Some(ComparisonLevel::SameStreet),
+            Some(ComparisonLevel::Different)
+        )
+    );
+    assert_eq!(
+        query("2", "Other Road", "PH4 9QQ", "01234 567890"),
+        (
+            Some(ComparisonLevel::SameDistrict),
+            Some(ComparisonLevel::Different)
+        )
+    );
 }
