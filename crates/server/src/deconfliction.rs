@@ -117,27 +117,34 @@ impl Deconfliction {
             .clone();
         let mut engine = Engine::new(config);
         let mut entries = HashMap::new();
-        let mut after = 0;
         let mut loaded = 0u64;
+        // Read the next page while this one is parsed and indexed.
+        let page = |after: i64| {
+            let store = store.clone();
+            tokio::spawn(async move { store.live_index_page(now, after, 20_000).await })
+        };
+        let mut next = page(0);
         loop {
-            let page = store.live_registrations(now, after, 10_000).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
-            for stored in page {
-                let record: Record = serde_json::from_str(&stored.record).map_err(|e| {
+            let current = next
+                .await
+                .map_err(|e| AppError::Internal(anyhow::anyhow!("reading the register: {e}")))??;
+            let Some(last) = current.last() else { break };
+            next = page(last.seq);
+            for row in current {
+                let record: Record = serde_json::from_str(&row.record).map_err(|e| {
                     AppError::Internal(anyhow::anyhow!(
                         "registration {} holds a record that cannot be read: {e}",
-                        stored.registration.reference
+                        row.id
                     ))
                 })?;
-                let id = seq_id(stored.seq);
+                let id = seq_id(row.seq);
                 engine.insert(id, &record);
                 entries.insert(
                     id,
                     Entry {
-                        id: stored.registration.id,
-                        organisation: stored.registration.organisation,
-                        expires_at: stored.registration.expires_at,
+                        id: row.id,
+                        organisation: row.organisation,
+                        expires_at: row.expires_at,
                     },
                 );
                 loaded += 1;

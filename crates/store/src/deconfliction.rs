@@ -50,6 +50,21 @@ pub struct StoredRegistration {
     pub record: String,
 }
 
+/// What the matching index holds of a live registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    /// Its number in the index.
+    pub seq: i64,
+    /// The registration.
+    pub id: RegistrationId,
+    /// Its organisation.
+    pub organisation: OrgCode,
+    /// When it expires.
+    pub expires_at: Timestamp,
+    /// The record, as JSON.
+    pub record: String,
+}
+
 #[derive(sqlx::FromRow)]
 struct RegistrationRow {
     id: String,
@@ -225,27 +240,44 @@ impl Store {
         rows.into_iter().map(RegistrationRow::into_domain).collect()
     }
 
-    /// Up to `limit` registrations live at `now` with `seq` above `after`, in order:
-    /// a page of the index rebuild.
-    pub async fn live_registrations(
+    /// Up to `limit` live registrations with `seq` above `after`, in order, with only
+    /// what the matching index needs: a page of the start-up rebuild, kept lean because
+    /// a large register is read whole.
+    pub async fn live_index_page(
         &self,
         now: Timestamp,
         after: i64,
         limit: i64,
-    ) -> Result<Vec<StoredRegistration>, StoreError> {
-        let rows: Vec<RegistrationRow> = self
+    ) -> Result<Vec<IndexEntry>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            seq: i64,
+            id: String,
+            organisation: String,
+            expires_at: i64,
+            record: String,
+        }
+        let rows: Vec<Row> = self
             .reader()
             .await?
             .fetch_all(
-                concat!(
-                    registrations_select!(),
-                    " WHERE withdrawn_at IS NULL AND expires_at > $1 AND seq > $2 \
-                     ORDER BY seq LIMIT $3"
-                ),
+                "SELECT seq, id, organisation, expires_at, record FROM registrations \
+                 WHERE withdrawn_at IS NULL AND expires_at > $1 AND seq > $2 \
+                 ORDER BY seq LIMIT $3",
                 params![now.as_micros(), after, limit],
             )
             .await?;
-        rows.into_iter().map(RegistrationRow::into_domain).collect()
+        rows.into_iter()
+            .map(|r| {
+                Ok(IndexEntry {
+                    seq: r.seq,
+                    id: parse_column("id", &r.id)?,
+                    organisation: parse_column("organisation", &r.organisation)?,
+                    expires_at: parse_instant("expires_at", r.expires_at)?,
+                    record: r.record,
+                })
+            })
+            .collect()
     }
 
     /// How many registrations are live at `now`.

@@ -25,7 +25,7 @@ pub mod testing;
 mod users;
 
 pub use audit::{AuditFilter, ChainReport};
-pub use deconfliction::{NewRegistration, StoredHit, StoredRegistration};
+pub use deconfliction::{IndexEntry, NewRegistration, StoredHit, StoredRegistration};
 pub use directions::{DirectionHistoryEntry, DirectionScope};
 pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};

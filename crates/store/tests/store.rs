@@ -729,10 +729,10 @@ async fn registrations_and_hits_round_trip(store: &Store) {
     assert_eq!(back, a);
     let now = Timestamp::now();
     assert_eq!(store.count_live_registrations(now).await.expect("count"), 2);
-    let page = store.live_registrations(now, 0, 1).await.expect("page");
+    let page = store.live_index_page(now, 0, 1).await.expect("page");
     assert_eq!(page.len(), 1);
     let rest = store
-        .live_registrations(now, page[0].seq, 10)
+        .live_index_page(now, page[0].seq, 10)
         .await
         .expect("rest");
     assert_eq!(rest.len(), 1, "the expired one is not live: {expired:?}");

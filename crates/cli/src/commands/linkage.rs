@@ -533,6 +533,13 @@ impl Bar {
         self.bar.set_position(p.done as u64);
     }
 
+    /// Shows `done` of `total` of some other step, named by `message`.
+    pub fn step(&self, message: &'static str, done: u64, total: u64) {
+        self.bar.set_message(message);
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+
     /// Clears the bar; returns the seconds since it was made.
     pub fn finish(&self) -> f64 {
         self.bar.finish_and_clear();

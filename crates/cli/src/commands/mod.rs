@@ -137,7 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Direction(cmd) => direction::run(&cli.global, cmd).await,
         Command::Dedupe(args) => linkage::dedupe(args),
         Command::Link(args) => linkage::link(args),
-        Command::Bench(cmd) => bench::run(cmd),
+        Command::Bench(cmd) => bench::run(&cli.global, cmd).await,
     }
 }
 

@@ -270,7 +270,41 @@ async fn withdrawn_registrations_do_not_match_and_only_officers_register(app: &T
     assert_eq!(empty.problem_fields(), ["record"]);
 }
 
+/// At start-up the index is rebuilt from the store: what was registered before is
+/// found again, and what was withdrawn is not.
+async fn the_index_is_rebuilt_from_the_store(app: &TestApp) {
+    let kent = app.as_user("kent.tasking").await;
+    let met = app.as_user("mps.tasking").await;
+    register(app, &kent, william_smith(), "open").await;
+    let gone = register(
+        app,
+        &met,
+        json!({ "kind": "vehicle", "registration": "AB12 CDE" }),
+        "open",
+    )
+    .await;
+    let id = gone["registration"]["id"].as_str().expect("id");
+    post(
+        app,
+        &met,
+        &format!("/api/v1/registrations/{id}/withdrawal"),
+        json!({}),
+    )
+    .await;
+    let index = concordat_server::deconfliction::Deconfliction::new(
+        concordat_matching::EngineConfig::default(),
+    );
+    let mut seen = (0, 0);
+    let count = index
+        .rebuild(&app.store, |done, total| seen = (done, total))
+        .await
+        .expect("rebuilds");
+    assert_eq!(count, 1, "the withdrawn registration is left out");
+    assert_eq!(seen, (1, 1), "progress is reported");
+}
+
 stories!(
+    the_index_is_rebuilt_from_the_store,
     two_forces_working_on_the_same_man_both_hear_of_it,
     disclosure_levels_limit_what_the_other_side_is_told,
     a_different_person_resolution_suppresses_the_pair,
