@@ -302,6 +302,8 @@ pub struct RegistrationAnswer {
     pub registration: Registration,
     /// The hits it raised that this side is told of.
     pub hits: Vec<HitView>,
+    /// Values too common to search on, so that a clean result is read for what it is.
+    pub not_searched: Vec<NotSearched>,
     /// What a clean result does and does not mean.
     pub note: &'static str,
 }
@@ -408,8 +410,14 @@ async fn candidates(
     organisation: &OrgCode,
     seq: Option<RecordId>,
     now: Timestamp,
-) -> Result<Vec<(concordat_matching::Match, StoredRegistration)>, AppError> {
-    let found: Vec<(concordat_matching::Match, RegistrationId)> = {
+) -> Result<
+    (
+        Vec<(concordat_matching::Match, StoredRegistration)>,
+        Vec<NotSearched>,
+    ),
+    AppError,
+> {
+    let (found, too_common): (Vec<(concordat_matching::Match, RegistrationId)>, _) = {
         let index = state.deconfliction.index.read().map_err(|_| poisoned())?;
         let exclude = |id: RecordId| {
             Some(id) == seq
@@ -419,18 +427,37 @@ async fn candidates(
                     .get(&id)
                     .is_none_or(|e| e.organisation == *organisation || e.expires_at <= now)
         };
-        index
-            .engine
-            .check(record, &exclude)
+        let outcome = index.engine.check_outcome(record, &exclude);
+        let found = outcome
+            .matches
             .into_iter()
             .filter_map(|m| index.entries.get(&m.id).map(|e| (m.clone(), e.id)))
-            .collect()
+            .collect();
+        let too_common = outcome
+            .too_common
+            .into_iter()
+            .map(|t| NotSearched {
+                field: t.field.as_str().to_owned(),
+                holders: t.holders,
+            })
+            .collect();
+        (found, too_common)
     };
     let mut out = Vec::with_capacity(found.len());
     for (m, id) in found {
         out.push((m, state.store.registration(id).await?));
     }
-    Ok(out)
+    Ok((out, too_common))
+}
+
+/// A value of the record so common in the register (a hostel's address, a switchboard
+/// number, a placeholder date of birth) that it was not used to look for matches.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotSearched {
+    /// The kind of field.
+    pub field: String,
+    /// How many registrations hold the value.
+    pub holders: usize,
 }
 
 /// Records a hit between `mine` and each candidate not already paired with it, tells
@@ -519,7 +546,7 @@ pub async fn register(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("record: {e}")))?;
     let deconfliction = &state.deconfliction;
     let _one_at_a_time = deconfliction.registering.lock().await;
-    let others = candidates(state, &input.record, &organisation, None, now).await?;
+    let (others, not_searched) = candidates(state, &input.record, &organisation, None, now).await?;
     let mut tx = state.store.write().await?;
     let stored = tx
         .insert_registration(&NewRegistration {
@@ -583,6 +610,7 @@ pub async fn register(
     Ok(RegistrationAnswer {
         registration: mine,
         hits,
+        not_searched,
         note: NOT_EXHAUSTIVE,
     })
 }
@@ -654,7 +682,7 @@ pub async fn renew(
         .map_err(|e| AppError::Internal(anyhow::anyhow!("stored record: {e}")))?;
     let _one_at_a_time = state.deconfliction.registering.lock().await;
     let seq = seq_id(stored.seq);
-    let others = candidates(state, &record, &who.user.organisation, Some(seq), now).await?;
+    let (others, _) = candidates(state, &record, &who.user.organisation, Some(seq), now).await?;
     let mut tx = state.store.write().await?;
     tx.renew_registration(id, expires_at).await?;
     let mut renewed = stored.registration.clone();

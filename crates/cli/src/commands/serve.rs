@@ -39,6 +39,9 @@ pub struct ServeOptions {
     /// How long a browser session lasts, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     session_hours: u64,
+    /// How long a deconfliction registration is kept unless renewed, in days.
+    #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u64).range(1..=3650))]
+    retention_days: u64,
 }
 
 impl ServeOptions {
@@ -46,6 +49,7 @@ impl ServeOptions {
         ServerConfig {
             secure_cookies: secure_by_default && !self.insecure_cookies,
             session_ttl: Duration::from_secs(self.session_hours * 3600),
+            registration_retention: Duration::from_secs(self.retention_days * 24 * 3600),
             ..ServerConfig::default()
         }
     }

@@ -83,6 +83,11 @@ async fn two_forces_working_on_the_same_man_both_hear_of_it(app: &TestApp) {
     let second = register(app, &met, bill_smyth(), "open").await;
     let found = second["hits"].as_array().expect("hits");
     assert_eq!(found.len(), 1, "{second}");
+    assert_eq!(
+        second["not_searched"],
+        json!([]),
+        "nothing here is too common"
+    );
     let hit = &found[0];
     assert_eq!(hit["other"]["organisation"], "kent");
     assert_eq!(hit["other"]["point_of_contact"]["name"], "DS Jane Cole");
