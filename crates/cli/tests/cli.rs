@@ -489,6 +489,14 @@ async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, 
         "{replay}"
     );
     fails(concordat(url, &["policy", "replay"]), "--policy");
+    // Who saw the first request: the receiver's officer read its recommendation.
+    let seen = ok(concordat(
+        url,
+        &["audit", "who-saw", &format!("request:{first}")],
+    ));
+    assert!(seen.contains("read by: nca.tasking"), "{seen}");
+    assert!(seen.contains("(recommendation)"), "{seen}");
+    fails(concordat(url, &["audit", "who-saw", "nonsense"]), "KIND:ID");
 }
 
 /// Someone the command line can act as (`--as`): an account with no password to change.

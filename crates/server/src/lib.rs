@@ -14,6 +14,7 @@ pub mod deconfliction;
 pub mod directions;
 pub mod error;
 mod limits;
+pub mod reads;
 pub mod rules;
 pub mod tasking;
 pub mod telemetry;

@@ -1,6 +1,6 @@
 //! `concordat operation`: read operations and their role history as of any moment.
 
-use super::{As, Global, acting, describe};
+use super::{As, Global, acting, describe, source};
 use clap::Subcommand;
 use concordat_domain::time::Timestamp;
 use concordat_server::tasking;
@@ -56,6 +56,16 @@ pub async fn run(global: &Global, command: OperationCommand) -> anyhow::Result<E
             let op = tasking::visible_operation(&app, &me, id)
                 .await
                 .map_err(describe)?;
+            concordat_server::reads::record_read(
+                &app,
+                &me,
+                &source(),
+                "operation",
+                op.id,
+                "operation",
+            )
+            .await
+            .map_err(describe)?;
             println!("{}  {}", op.id, op.code_name);
             println!(
                 "  threat areas {}; strands {}",

@@ -308,6 +308,11 @@ pub async fn run(global: &Global, command: RequestCommand) -> anyhow::Result<Exi
             let request = tasking::visible_request(&app, &me, field("id", &id)?)
                 .await
                 .map_err(fail)?;
+            concordat_server::reads::record_read(
+                &app, &me, &source, "request", request.id, "request",
+            )
+            .await
+            .map_err(fail)?;
             print_request(&request);
             println!("  case: {}", request.case);
             for step in app.store.request_history(request.id).await? {
@@ -387,9 +392,18 @@ pub async fn run(global: &Global, command: RequestCommand) -> anyhow::Result<Exi
         }
         RequestCommand::Recommend { who, id } => {
             let (app, me) = acting(global, &who.username).await?;
-            let rec = tasking::recommendation(&app, &me, field("id", &id)?)
-                .await
-                .map_err(fail)?;
+            let id = field("id", &id)?;
+            let rec = tasking::recommendation(&app, &me, id).await.map_err(fail)?;
+            concordat_server::reads::record_read(
+                &app,
+                &me,
+                &source,
+                "request",
+                id,
+                "recommendation",
+            )
+            .await
+            .map_err(fail)?;
             print_recommendation(&rec);
         }
         RequestCommand::Decide(args) => {

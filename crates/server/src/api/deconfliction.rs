@@ -7,6 +7,7 @@ use crate::deconfliction::{
     self, HitView, RegisterInput, RegistrationAnswer, RegistrationDetail, ResolveInput,
 };
 use crate::error::{ApiJson, AppError, Problem};
+use crate::reads::record_read;
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -76,12 +77,14 @@ async fn register(
 )]
 async fn get_registration(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<RegistrationDetail>, AppError> {
-    Ok(axum::Json(
-        deconfliction::registration(&state, &who, path_id(&id)?).await?,
-    ))
+    let detail = deconfliction::registration(&state, &who, path_id(&id)?).await?;
+    let id = detail.registration.id;
+    record_read(&state, &who, &source, "registration", id, "registration").await?;
+    Ok(axum::Json(detail))
 }
 
 /// Renews a registration for another retention period, and re-checks it.
@@ -141,9 +144,15 @@ async fn withdraw_registration(
 )]
 async fn list_hits(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
 ) -> Result<axum::Json<Vec<HitView>>, AppError> {
-    Ok(axum::Json(deconfliction::hits(&state, &who).await?))
+    let hits = deconfliction::hits(&state, &who).await?;
+    // Each hit shown discloses the other side's contact again: each is on the record.
+    for hit in &hits {
+        record_read(&state, &who, &source, "hit", hit.id, "hit").await?;
+    }
+    Ok(axum::Json(hits))
 }
 
 /// Acknowledges a hit for your side.

@@ -141,12 +141,14 @@ async fn draft_direction(
 )]
 async fn get_direction(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<DirectionView>, AppError> {
-    Ok(axum::Json(
-        directions::show(&state, &who, direction_id(&id)?).await?,
-    ))
+    let id = direction_id(&id)?;
+    let view = directions::show(&state, &who, id).await?;
+    crate::reads::record_read(&state, &who, &source, "direction", id, "direction").await?;
+    Ok(axum::Json(view))
 }
 
 /// Records that the Secretary of State for Transport has been asked to consent (BTP only, ¶9).

@@ -4,6 +4,7 @@
 use super::path_id;
 use crate::auth::Principal;
 use crate::error::{ApiJson, AppError, Problem};
+use crate::reads::record_read;
 use crate::tasking::{self, NewOperationInput, RoleChangeInput};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, Query, State};
@@ -93,12 +94,21 @@ async fn open_operation(
 )]
 async fn get_operation(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Operation>, AppError> {
-    Ok(axum::Json(
-        tasking::visible_operation(&state, &who, path_id(&id)?).await?,
-    ))
+    let operation = tasking::visible_operation(&state, &who, path_id(&id)?).await?;
+    record_read(
+        &state,
+        &who,
+        &source,
+        "operation",
+        operation.id,
+        "operation",
+    )
+    .await?;
+    Ok(axum::Json(operation))
 }
 
 /// Who led, supported and coordinated at a moment.
@@ -111,6 +121,7 @@ async fn get_operation(
 )]
 async fn roles_as_of(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
     query: Result<Query<AsOf>, axum::extract::rejection::QueryRejection>,
@@ -122,6 +133,7 @@ async fn roles_as_of(
             .map_err(|_| AppError::field("as_of", "is not an RFC 3339 date and time"))?,
     };
     let operation = tasking::visible_operation(&state, &who, path_id(&id)?).await?;
+    record_read(&state, &who, &source, "operation", operation.id, "roles").await?;
     Ok(axum::Json(RolesAsOf {
         as_of,
         roles: operation.roles.as_of(as_of),

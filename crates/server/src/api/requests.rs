@@ -4,6 +4,7 @@
 use super::path_id;
 use crate::auth::Principal;
 use crate::error::{ApiJson, AppError, Problem};
+use crate::reads::record_read;
 use crate::tasking::{self, ChargingInput, DecisionInput, NewRequestInput};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, Query, State};
@@ -141,10 +142,12 @@ async fn raise_request(
 )]
 async fn get_request(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<RequestDetail>, AppError> {
     let request = tasking::visible_request(&state, &who, path_id(&id)?).await?;
+    record_read(&state, &who, &source, "request", request.id, "request").await?;
     Ok(axum::Json(RequestDetail {
         history: state.store.request_history(request.id).await?,
         decisions: state.store.decisions(request.id).await?,
@@ -266,12 +269,14 @@ async fn withdraw_request(
 )]
 async fn get_recommendation(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Recommendation>, AppError> {
-    Ok(axum::Json(
-        tasking::recommendation(&state, &who, path_id(&id)?).await?,
-    ))
+    let id = path_id(&id)?;
+    let recommendation = tasking::recommendation(&state, &who, id).await?;
+    record_read(&state, &who, &source, "request", id, "recommendation").await?;
+    Ok(axum::Json(recommendation))
 }
 
 /// Records the receiver's decision, with its NDM rationale; a departure from the

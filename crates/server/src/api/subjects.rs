@@ -4,6 +4,7 @@
 use super::path_id;
 use crate::auth::Principal;
 use crate::error::{ApiJson, AppError, Problem};
+use crate::reads::record_read;
 use crate::tasking::{self, DesignationInput, NewSubjectInput, SubjectDetail};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
@@ -68,12 +69,21 @@ async fn create_subject(
 )]
 async fn get_subject(
     State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<SubjectDetail>, AppError> {
-    Ok(axum::Json(
-        tasking::visible_subject(&state, &who, path_id(&id)?).await?,
-    ))
+    let detail = tasking::visible_subject(&state, &who, path_id(&id)?).await?;
+    record_read(
+        &state,
+        &who,
+        &source,
+        "subject",
+        detail.subject.id,
+        "subject",
+    )
+    .await?;
+    Ok(axum::Json(detail))
 }
 
 /// Records a new designation, with its basis; earlier ones stay on the record. The

@@ -1163,7 +1163,57 @@ async fn subjects_notifications_and_new_operations_refuse_outsiders(app: &TestAp
     assert!(mine.json[0]["read_at"].is_string());
 }
 
+/// Reading a request is on the record: an administrator can say who saw it, when and
+/// through what; a refused look leaves no read behind.
+async fn who_saw_a_request_is_answered_from_the_audit_log(app: &TestApp) {
+    let force = app.as_user("kent.tasking").await;
+    let agency = app.as_user("nca.tasking").await;
+    let outsider = app.as_user("mps.tasking").await;
+    let asked = raise_and_submit(
+        app,
+        &force,
+        request("nca", json!({ "type": "assistance" }), &["kent"], json!({})),
+    )
+    .await;
+    let path = format!("/api/v1/requests/{}", id(&asked));
+    assert_eq!(app.get(&path, &agency).await.status, StatusCode::OK);
+    recommendation(app, &agency, id(&asked)).await;
+    app.get(&path, &outsider)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let admin = app.as_user("nca.admin").await;
+    let log = app
+        .get(
+            &format!("/api/v1/audit?record_kind=request&record_id={}", id(&asked)),
+            &admin,
+        )
+        .await;
+    let reads: Vec<(String, String)> = log
+        .json
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["action"] == "record.read")
+        .map(|e| {
+            (
+                e["actor_name"].as_str().unwrap_or_default().to_owned(),
+                e["detail"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(reads.len(), 2, "{reads:?}");
+    assert!(
+        reads.iter().all(|(who, _)| who == "nca.tasking"),
+        "{reads:?}"
+    );
+    assert!(
+        reads.iter().any(|(_, d)| d.contains("recommendation")),
+        "{reads:?}"
+    );
+}
+
 stories!(
+    who_saw_a_request_is_answered_from_the_audit_log,
     subjects_notifications_and_new_operations_refuse_outsiders,
     cash_in_transit_robberies_move_from_force_lead_to_agency_lead,
     malware_fraud_is_led_by_the_rocu_with_agency_support,

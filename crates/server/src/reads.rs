@@ -1,0 +1,31 @@
+//! Reads of sensitive records go on the record too, so that an administrator can
+//! answer "who saw this, when, and through what" from the hash-chained audit log
+//! (`GET /api/v1/audit?record_kind=..&record_id=..`, `concordat audit who-saw`).
+
+use crate::AppState;
+use crate::auth::Authenticated;
+use crate::error::AppError;
+use concordat_domain::audit::{AuditEntry, RecordRef};
+use serde_json::json;
+use std::fmt::Display;
+
+/// Records that `who` read record `kind`/`id` through `view` (what they were shown:
+/// `request`, `recommendation`, `operation`, ...).
+pub async fn record_read(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+    kind: &str,
+    id: impl Display,
+    view: &'static str,
+) -> Result<(), AppError> {
+    let tx = state.store.write().await?;
+    tx.commit(
+        AuditEntry::new(who.actor(), "record.read")
+            .record(RecordRef::new(kind, id))
+            .source(source)
+            .detail(json!({ "view": view, "organisation": who.user.organisation })),
+    )
+    .await?;
+    Ok(())
+}
