@@ -327,8 +327,36 @@ text_enum! {
     }
 }
 
-/// A new password, checked against the password policy: 12 to 256 characters,
-/// not all the same character (NCSC guidance favours length over composition rules).
+/// The deny list of common passwords and stems (NCSC password guidance).
+const COMMON_PASSWORDS: &str = include_str!("../reference/common-passwords.txt");
+
+/// Whether `raw` is a common password: lower-cased and stripped of digits and symbols
+/// around it, a stem on the deny list; or a run along the keyboard or the digits.
+fn is_common_password(raw: &str) -> bool {
+    let lower = raw.to_lowercase();
+    let stem = lower.trim_matches(|c: char| !c.is_alphabetic());
+    let listed = COMMON_PASSWORDS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .any(|word| word == stem || word == lower);
+    const RUNS: [&str; 4] = [
+        "01234567890123456789",
+        "98765432109876543210",
+        "qwertyuiopasdfghjklzxcvbnm",
+        "1qaz2wsx3edc4rfv5tgb6yhn7ujm8ik9ol0p",
+    ];
+    let compact: String = lower.chars().filter(|c| !c.is_whitespace()).collect();
+    let along_a_run = RUNS.iter().any(|run| {
+        let doubled = format!("{run}{run}");
+        doubled.contains(&compact)
+    });
+    listed || along_a_run
+}
+
+/// A new password, checked against the password policy: 12 to 256 characters, not all
+/// the same character, not on the deny list of common passwords nor a run along the
+/// keyboard (NCSC guidance: length and a deny list rather than composition rules).
 #[derive(Clone, PartialEq, Eq)]
 pub struct NewPassword(String);
 
@@ -357,6 +385,12 @@ impl NewPassword {
             return Err(FieldError::new(
                 "password",
                 "must not repeat a single character",
+            ));
+        }
+        if is_common_password(raw) {
+            return Err(FieldError::new(
+                "password",
+                "is too common or too easy to guess: a phrase of three or more unrelated words is easier to remember and harder to guess",
             ));
         }
         Ok(Self(raw.to_owned()))
@@ -506,6 +540,37 @@ mod tests {
             format!("{:?}", NewPassword::parse("correct horse battery")),
             "Ok(NewPassword(<redacted>))"
         );
+    }
+
+    /// NCSC: common passwords and keyboard runs are refused, however long.
+    #[test]
+    fn common_passwords_and_keyboard_runs_are_refused() {
+        for refused in [
+            "Password2026!",
+            "password1234",
+            "!!Liverpool1892",
+            "qwertyuiop12",
+            "QWERTYUIOPAS",
+            "123456789012",
+            "098765432109",
+            "Concordat2026",
+            "1qaz2wsx3edc",
+        ] {
+            let err = NewPassword::parse(refused).expect_err(refused);
+            assert_eq!(err.field, "password");
+            assert!(
+                err.message.contains("too common"),
+                "{refused}: {}",
+                err.message
+            );
+        }
+        for accepted in [
+            "correct horse battery",
+            "lantern-orchid-ferry-42",
+            "Password is not my password",
+        ] {
+            assert!(NewPassword::parse(accepted).is_ok(), "{accepted}");
+        }
     }
 
     /// ¶9: only a senior decision-maker of the national agency holds delegated DG authority.
