@@ -327,6 +327,18 @@ text_enum! {
     }
 }
 
+/// How many failed sign-ins in a row an account takes before it is locked.
+pub const FAILURES_BEFORE_LOCK: u32 = 5;
+
+/// How long an account is locked after `failures` failed sign-ins in a row: not at
+/// all below [`FAILURES_BEFORE_LOCK`], then one minute, doubling with each further
+/// failure, at most a day (NCSC: throttle rather than lock out for good).
+pub fn lockout(failures: u32) -> Option<chrono::Duration> {
+    let beyond = failures.checked_sub(FAILURES_BEFORE_LOCK)?;
+    let minutes = 1i64.checked_shl(beyond.min(20)).unwrap_or(i64::MAX);
+    Some(chrono::Duration::minutes(minutes.min(24 * 60)))
+}
+
 /// The deny list of common passwords and stems (NCSC password guidance).
 const COMMON_PASSWORDS: &str = include_str!("../reference/common-passwords.txt");
 
@@ -540,6 +552,17 @@ mod tests {
             format!("{:?}", NewPassword::parse("correct horse battery")),
             "Ok(NewPassword(<redacted>))"
         );
+    }
+
+    /// Five failures in a row lock the account for a minute, doubling, at most a day.
+    #[test]
+    fn repeated_failures_lock_with_back_off() {
+        assert_eq!(lockout(4), None);
+        assert_eq!(lockout(5), Some(chrono::Duration::minutes(1)));
+        assert_eq!(lockout(6), Some(chrono::Duration::minutes(2)));
+        assert_eq!(lockout(9), Some(chrono::Duration::minutes(16)));
+        assert_eq!(lockout(40), Some(chrono::Duration::days(1)));
+        assert_eq!(lockout(u32::MAX), Some(chrono::Duration::days(1)));
     }
 
     /// NCSC: common passwords and keyboard runs are refused, however long.

@@ -27,6 +27,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "deconfliction",
         include_str!("../migrations/0005_deconfliction.sql"),
     ),
+    (
+        6,
+        "sign-in lockout",
+        include_str!("../migrations/0006_sign_in_lockout.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

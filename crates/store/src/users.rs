@@ -38,6 +38,10 @@ pub struct UserWithSecret {
     pub user: User,
     /// The PHC string of their password's hash.
     pub password_hash: String,
+    /// Consecutive failed sign-ins since the last success.
+    pub failed_sign_ins: u32,
+    /// Until when sign-in is locked after too many failures.
+    pub locked_until: Option<Timestamp>,
 }
 
 /// Which users to list.
@@ -59,6 +63,8 @@ struct UserRow {
     password_hash: String,
     must_change_password: i64,
     created_at: i64,
+    failed_sign_ins: i64,
+    locked_until: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -89,6 +95,11 @@ impl UserRow {
                 created_at: parse_instant("created_at", self.created_at)?,
             },
             password_hash: self.password_hash,
+            failed_sign_ins: u32::try_from(self.failed_sign_ins).unwrap_or(u32::MAX),
+            locked_until: self
+                .locked_until
+                .map(|l| parse_instant("locked_until", l))
+                .transpose()?,
         })
     }
 }
@@ -113,7 +124,7 @@ impl Store {
         let row: Option<UserRow> = reader
             .fetch_optional(
                 "SELECT id, username, display_name, organisation, clearance, dg_authority, \
-                 status, password_hash, must_change_password, created_at \
+                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until \
                  FROM users WHERE username = $1",
                 params![username.as_str()],
             )
@@ -134,7 +145,7 @@ impl Store {
         let row: UserRow = reader
             .fetch_one(
                 "SELECT id, username, display_name, organisation, clearance, dg_authority, \
-                 status, password_hash, must_change_password, created_at \
+                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until \
                  FROM users WHERE id = $1",
                 params![&id],
             )
@@ -155,7 +166,7 @@ impl Store {
         let rows: Vec<UserRow> = reader
             .fetch_all(
                 "SELECT id, username, display_name, organisation, clearance, dg_authority, \
-                 status, password_hash, must_change_password, created_at \
+                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until \
                  FROM users WHERE ($1 IS NULL OR organisation = $1) ORDER BY username",
                 params![org],
             )
@@ -268,9 +279,60 @@ impl WriteTx {
         if changed == 0 {
             return Err(StoreError::NotFound);
         }
-        if status == UserStatus::Disabled {
-            self.delete_sessions_of(id).await?;
+        match status {
+            UserStatus::Disabled => {
+                self.delete_sessions_of(id).await?;
+            }
+            UserStatus::Active => self.clear_failed_sign_ins(id).await?,
         }
+        Ok(())
+    }
+
+    /// Counts a failed sign-in to `id` at `now` and locks the account until `lock_for`
+    /// has passed, when the policy says so. Returns the failures counted so far.
+    pub async fn record_failed_sign_in(
+        &mut self,
+        id: UserId,
+        locked_until: impl Fn(u32) -> Option<Timestamp>,
+    ) -> Result<u32, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            failed_sign_ins: i64,
+        }
+        self.tx
+            .execute(
+                "UPDATE users SET failed_sign_ins = failed_sign_ins + 1 WHERE id = $1",
+                params![id.to_string()],
+            )
+            .await?;
+        let row: Row = self
+            .tx
+            .fetch_one(
+                "SELECT failed_sign_ins FROM users WHERE id = $1",
+                params![id.to_string()],
+            )
+            .await?;
+        let failures = u32::try_from(row.failed_sign_ins).unwrap_or(u32::MAX);
+        if let Some(until) = locked_until(failures) {
+            self.tx
+                .execute(
+                    "UPDATE users SET locked_until = $2 WHERE id = $1",
+                    params![id.to_string(), until.as_micros()],
+                )
+                .await?;
+        }
+        Ok(failures)
+    }
+
+    /// Clears an account's failed sign-ins and any lock (a success, or an administrator
+    /// enabling the account).
+    pub async fn clear_failed_sign_ins(&mut self, id: UserId) -> Result<(), StoreError> {
+        self.tx
+            .execute(
+                "UPDATE users SET failed_sign_ins = 0, locked_until = NULL WHERE id = $1",
+                params![id.to_string()],
+            )
+            .await?;
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
-use concordat_domain::people::{User, Username};
+use concordat_domain::people::{User, Username, lockout};
 use concordat_domain::time::Timestamp;
 use concordat_store::NewSession;
 use serde::{Deserialize, Serialize};
@@ -60,12 +60,49 @@ pub(crate) async fn check_credentials(
         Ok(name) => state.store.user_by_username(&name).await?,
         Err(_) => None,
     };
+    let now = Timestamp::now();
+    if let Some(until) = account
+        .as_ref()
+        .and_then(|a| a.locked_until)
+        .filter(|until| *until > now)
+    {
+        let wait = (until.as_micros() - now.as_micros()) / 1_000_000;
+        return Err(AppError::RateLimited {
+            retry_after_secs: u64::try_from(wait).unwrap_or(1).max(1),
+        });
+    }
     let hash = account.as_ref().map(|a| a.password_hash.as_str());
     let matches = auth::verify_password(password, hash).await?;
     match account {
-        Some(account) if matches && account.user.is_active() => Ok(account.user),
+        Some(account) if matches && account.user.is_active() => {
+            if account.failed_sign_ins > 0 {
+                let mut tx = state.store.write().await?;
+                tx.clear_failed_sign_ins(account.user.id).await?;
+                tx.commit(
+                    AuditEntry::new(Actor::System, "session.failures-cleared")
+                        .record(RecordRef::new("user", account.user.id))
+                        .source(source),
+                )
+                .await?;
+            }
+            Ok(account.user)
+        }
         _ => {
-            let tx = state.store.write().await?;
+            let mut tx = state.store.write().await?;
+            if let Some(account) = &account {
+                let failures = tx
+                    .record_failed_sign_in(account.user.id, |n| lockout(n).map(|d| now.plus(d)))
+                    .await?;
+                if lockout(failures).is_some() {
+                    tx.audit(
+                        AuditEntry::new(Actor::System, "session.locked")
+                            .record(RecordRef::new("user", account.user.id))
+                            .source(source)
+                            .detail(json!({ "failures": failures })),
+                    )
+                    .await?;
+                }
+            }
             tx.commit(
                 AuditEntry::new(Actor::System, "session.sign-in-failed")
                     .source(source)

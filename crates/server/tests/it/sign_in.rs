@@ -220,7 +220,64 @@ async fn a_new_account_must_change_its_one_time_password_first(app: &TestApp) {
     app.sign_in("dc.new", "a much longer passphrase").await;
 }
 
+/// Five wrong passwords in a row lock the account in the store (so the lock holds
+/// across restarts and nodes), with back-off; an administrator enabling the account
+/// clears it.
+async fn repeated_failures_lock_the_account_in_the_store(app: &TestApp) {
+    let name = concordat_domain::people::Username::parse("gmp.case").expect("valid");
+    for _ in 0..5 {
+        let refused = app
+            .call(
+                Method::POST,
+                "/api/v1/session",
+                &Who::Nobody,
+                Some(json!({ "username": "gmp.case", "password": "not the password at all" })),
+            )
+            .await;
+        refused.problem(StatusCode::UNAUTHORIZED);
+    }
+    let stored = app
+        .store
+        .user_by_username(&name)
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert_eq!(stored.failed_sign_ins, 5);
+    let until = stored.locked_until.expect("locked");
+    assert!(until > concordat_domain::time::Timestamp::now());
+    let locked = app
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &Who::Nobody,
+            Some(json!({ "username": "gmp.case", "password": PASSWORD })),
+        )
+        .await;
+    locked.problem(StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.headers.get("retry-after").is_some());
+
+    let admin = app.as_user("nca.admin").await;
+    let id = stored.user.id;
+    let enabled = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{id}/enable"),
+            &admin,
+            None,
+        )
+        .await;
+    assert!(enabled.status.is_success(), "{}", enabled.text);
+    let cleared = app
+        .store
+        .user_by_username(&name)
+        .await
+        .expect("reads")
+        .expect("exists");
+    assert_eq!((cleared.failed_sign_ins, cleared.locked_until), (0, None));
+}
+
 stories!(
+    repeated_failures_lock_the_account_in_the_store,
     a_user_signs_in_and_the_session_cookie_is_locked_down,
     a_wrong_password_is_refused_and_recorded,
     repeated_sign_in_attempts_are_rate_limited,
