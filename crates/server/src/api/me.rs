@@ -16,6 +16,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(me))
         .routes(routes!(change_password))
+        .routes(routes!(end_all_sessions))
 }
 
 /// The signed-in user and their organisation.
@@ -85,4 +86,39 @@ async fn change_password(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs the user out everywhere: every browser session of theirs ends at once (API
+/// tokens are revoked one by one under /api/v1/tokens).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/me/sessions",
+    tag = "me",
+    responses(
+        (status = 200, body = SessionsEnded),
+        (status = 401, body = Problem),
+    )
+)]
+async fn end_all_sessions(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    who: Authenticated,
+) -> Result<axum::Json<SessionsEnded>, AppError> {
+    let mut tx = state.store.write().await?;
+    let ended = tx.delete_sessions_of(who.user.id).await?;
+    tx.commit(
+        concordat_domain::audit::AuditEntry::new(who.actor(), "session.end-all")
+            .record(concordat_domain::audit::RecordRef::new("user", who.user.id))
+            .source(source)
+            .detail(serde_json::json!({ "sessions": ended })),
+    )
+    .await?;
+    Ok(axum::Json(SessionsEnded { ended }))
+}
+
+/// How many sessions were ended.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SessionsEnded {
+    /// Sessions ended, this one included.
+    ended: u64,
 }

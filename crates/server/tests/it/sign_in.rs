@@ -276,7 +276,32 @@ async fn repeated_failures_lock_the_account_in_the_store(app: &TestApp) {
     assert_eq!((cleared.failed_sign_ins, cleared.locked_until), (0, None));
 }
 
+/// Signing out everywhere ends every session of the user's, and only theirs.
+async fn signing_out_everywhere_ends_every_session(app: &TestApp) {
+    let laptop = app.as_user("mps.tasking").await;
+    let phone = app.as_user("mps.tasking").await;
+    let colleague = app.as_user("mps.admin").await;
+    let ended = app
+        .call(Method::DELETE, "/api/v1/me/sessions", &laptop, None)
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.text);
+    assert_eq!(ended.json["ended"], 2);
+    for gone in [&laptop, &phone] {
+        app.get("/api/v1/me", gone)
+            .await
+            .problem(StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        app.get("/api/v1/me", &colleague).await.status,
+        StatusCode::OK
+    );
+    app.call(Method::DELETE, "/api/v1/me/sessions", &Who::Nobody, None)
+        .await
+        .problem(StatusCode::UNAUTHORIZED);
+}
+
 stories!(
+    signing_out_everywhere_ends_every_session,
     repeated_failures_lock_the_account_in_the_store,
     a_user_signs_in_and_the_session_cookie_is_locked_down,
     a_wrong_password_is_refused_and_recorded,
