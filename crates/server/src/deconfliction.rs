@@ -734,33 +734,42 @@ pub async fn withdraw(
 }
 
 /// The hits on the organisation's registrations that it is told of, newest first.
+/// Each registration is read once, however many hits it has.
 pub async fn hits(state: &AppState, who: &Authenticated) -> Result<Vec<HitView>, AppError> {
     require_any(who, crate::tasking::READERS)?;
     let org = &who.user.organisation;
+    let mut read: HashMap<RegistrationId, Registration> = HashMap::new();
     let mut views = vec![];
     for hit in state.store.hits_of(org).await? {
-        if let Some(v) = side_view(state, &hit, org).await? {
+        for id in [hit.low, hit.high] {
+            if let std::collections::hash_map::Entry::Vacant(slot) = read.entry(id) {
+                slot.insert(state.store.registration(id).await?.registration);
+            }
+        }
+        if let (Some(low), Some(high)) = (read.get(&hit.low), read.get(&hit.high))
+            && let Some(v) = side_view(&hit, low, high, org)
+        {
             views.push(v);
         }
     }
     Ok(views)
 }
 
-/// The view of `hit` for `org`, if it owns one side and is told of it.
-async fn side_view(
-    state: &AppState,
+/// The view of `hit` (between `low` and `high`) for `org`, if it owns one side and is
+/// told of it.
+fn side_view(
     hit: &StoredHit,
+    low: &Registration,
+    high: &Registration,
     org: &OrgCode,
-) -> Result<Option<HitView>, AppError> {
-    let low = state.store.registration(hit.low).await?.registration;
-    let high = state.store.registration(hit.high).await?.registration;
-    Ok(if low.organisation == *org {
-        view(hit, &low, &high)
+) -> Option<HitView> {
+    if low.organisation == *org {
+        view(hit, low, high)
     } else if high.organisation == *org {
-        view(hit, &high, &low)
+        view(hit, high, low)
     } else {
         None
-    })
+    }
 }
 
 /// A hit the user's organisation is told of, or not found.
@@ -771,9 +780,9 @@ async fn own_hit(
 ) -> Result<(StoredHit, HitView), AppError> {
     require_any(who, crate::tasking::READERS)?;
     let hit = state.store.hit(id).await?;
-    let view = side_view(state, &hit, &who.user.organisation)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let low = state.store.registration(hit.low).await?.registration;
+    let high = state.store.registration(hit.high).await?.registration;
+    let view = side_view(&hit, &low, &high, &who.user.organisation).ok_or(AppError::NotFound)?;
     Ok((hit, view))
 }
 

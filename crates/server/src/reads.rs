@@ -19,13 +19,35 @@ pub async fn record_read(
     id: impl Display,
     view: &'static str,
 ) -> Result<(), AppError> {
-    let tx = state.store.write().await?;
-    tx.commit(
-        AuditEntry::new(who.actor(), "record.read")
-            .record(RecordRef::new(kind, id))
-            .source(source)
-            .detail(json!({ "view": view, "organisation": who.user.organisation })),
-    )
-    .await?;
+    record_reads(state, who, source, kind, [id], view).await
+}
+
+/// Records reads of several records of one kind in one transaction (a list whose
+/// every item discloses something, such as the hits shown to a case officer).
+pub async fn record_reads<I: Display>(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+    kind: &str,
+    ids: impl IntoIterator<Item = I>,
+    view: &'static str,
+) -> Result<(), AppError> {
+    let mut entries: Vec<AuditEntry> = ids
+        .into_iter()
+        .map(|id| {
+            AuditEntry::new(who.actor(), "record.read")
+                .record(RecordRef::new(kind, id))
+                .source(source)
+                .detail(json!({ "view": view, "organisation": who.user.organisation }))
+        })
+        .collect();
+    let Some(last) = entries.pop() else {
+        return Ok(());
+    };
+    let mut tx = state.store.write().await?;
+    for entry in entries {
+        tx.audit(entry).await?;
+    }
+    tx.commit(last).await?;
     Ok(())
 }

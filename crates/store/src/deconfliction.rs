@@ -1,7 +1,7 @@
 //! Deconfliction: registrations of interest, their records, and the hits between them.
 
 use crate::db::{Exec, params};
-use crate::{Store, StoreError, WriteTx, parse_column, parse_instant};
+use crate::{Store, StoreError, WriteTx, corrupt, parse_column, parse_instant};
 use concordat_domain::deconfliction::{
     ContactDetail, ContactName, DeconflictionRef, Disclosure, HitId, OperationReference,
     PointOfContact, Registration, RegistrationId, Resolution,
@@ -11,10 +11,6 @@ use concordat_domain::people::UserId;
 use concordat_domain::registry::OrgCode;
 use concordat_domain::time::Timestamp;
 use serde::Serialize;
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 /// A registration to store.
 #[derive(Debug, Clone)]

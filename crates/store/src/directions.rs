@@ -2,7 +2,7 @@
 //! border protocol.
 
 use crate::db::{Exec, params};
-use crate::{Store, StoreError, WriteTx, parse_column, parse_instant};
+use crate::{Store, StoreError, WriteTx, corrupt, parse_column, parse_instant};
 use concordat_domain::direction::{
     BorderProtocolRecord, Direction, DirectionEvent, DirectionId, DirectionNote, DirectionState,
     Instructions,
@@ -35,10 +35,6 @@ pub struct DirectionHistoryEntry {
     pub at: Timestamp,
     /// A note, if any.
     pub note: Option<String>,
-}
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
 }
 
 fn opt_instant(column: &str, micros: Option<i64>) -> Result<Option<Timestamp>, StoreError> {

@@ -171,6 +171,11 @@ where
         .map_err(|e| StoreError::Corrupt(format!("{column} = {value:?}: {e}")))
 }
 
+/// A stored value that no longer parses: the store is corrupt.
+pub(crate) fn corrupt(e: impl fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
 /// Turns stored microseconds back into an instant, reporting corruption.
 pub(crate) fn parse_instant(
     column: &str,

@@ -2,7 +2,7 @@
 //! and outcomes.
 
 use crate::db::{Exec, params};
-use crate::{Store, StoreError, WriteTx, parse_column, parse_instant};
+use crate::{Store, StoreError, WriteTx, corrupt, parse_column, parse_instant};
 use concordat_domain::operation::{
     CodeName, DisruptionGrade, Operation, OperationId, OperationOutcome, OperationRole, OutcomeId,
     Reason, Recorded, RecordedOutcome, RoleChange, RoleHistory, RoleSpan,
@@ -14,10 +14,6 @@ use concordat_domain::tasking::RequestId;
 use concordat_domain::threat::{Strand, ThreatAreas};
 use concordat_domain::time::Timestamp;
 use std::str::FromStr;
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 /// An operation to open.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 //! charging exceptions and notifications.
 
 use crate::db::{Exec, params};
-use crate::{Store, StoreError, WriteTx, parse_column, parse_instant};
+use crate::{Store, StoreError, WriteTx, corrupt, parse_column, parse_instant};
 use concordat_domain::decision::Decision;
 use concordat_domain::operation::OperationId;
 use concordat_domain::people::UserId;
@@ -19,10 +19,6 @@ use concordat_domain::threat::ThreatAreas;
 use concordat_domain::time::Timestamp;
 use serde::{Serialize, de::DeserializeOwned};
 use std::collections::BTreeSet;
-
-fn corrupt(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt(e.to_string())
-}
 
 fn to_json(value: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(value).map_err(corrupt)

@@ -7,7 +7,7 @@ use crate::deconfliction::{
     self, HitView, RegisterInput, RegistrationAnswer, RegistrationDetail, ResolveInput,
 };
 use crate::error::{ApiJson, AppError, Problem};
-use crate::reads::record_read;
+use crate::reads::{record_read, record_reads};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -149,9 +149,15 @@ async fn list_hits(
 ) -> Result<axum::Json<Vec<HitView>>, AppError> {
     let hits = deconfliction::hits(&state, &who).await?;
     // Each hit shown discloses the other side's contact again: each is on the record.
-    for hit in &hits {
-        record_read(&state, &who, &source, "hit", hit.id, "hit").await?;
-    }
+    record_reads(
+        &state,
+        &who,
+        &source,
+        "hit",
+        hits.iter().map(|h| h.id),
+        "hit",
+    )
+    .await?;
     Ok(axum::Json(hits))
 }
 
