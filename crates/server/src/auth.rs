@@ -208,6 +208,10 @@ pub async fn authenticate(
     parts: &Parts,
     state: &AppState,
 ) -> Result<Option<Authenticated>, AppError> {
+    if let Some(who) = parts.extensions.get::<Authenticated>() {
+        // Already read by the authorisation layer for this request.
+        return Ok(Some(who.clone()));
+    }
     let now = concordat_domain::time::Timestamp::now();
     if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| AppError::Unauthenticated)?;

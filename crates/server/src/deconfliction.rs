@@ -19,6 +19,7 @@ use concordat_domain::deconfliction::{
     DeconflictionRef, Disclosure, HitId, NOT_EXHAUSTIVE, OperationReference, OtherSide,
     PointOfContact, Registration, RegistrationId, Resolution, is_told, other_side,
 };
+use concordat_domain::handling::RecordKind;
 use concordat_domain::operation::OperationId;
 use concordat_domain::people::Role;
 use concordat_domain::registry::OrgCode;
@@ -293,6 +294,9 @@ pub struct RegisterInput {
     pub point_of_contact: PointOfContact,
     /// What the other side of a hit is told.
     pub disclosure: Disclosure,
+    /// Its protective marking; OFFICIAL if absent. Never above your own vetting.
+    #[serde(default)]
+    pub marking: concordat_domain::handling::Marking,
 }
 
 /// The answer to a registration.
@@ -562,6 +566,14 @@ pub async fn register(
         })
         .await?;
     let mine = stored.registration.clone();
+    crate::handling::mark_new(
+        &mut tx,
+        who,
+        RecordKind::Registration,
+        &mine.id.to_string(),
+        &input.marking,
+    )
+    .await?;
     let raised = record_hits(&mut tx, &mine, &others, source).await?;
     tx.commit(
         AuditEntry::new(who.actor(), "deconfliction.register")
@@ -621,13 +633,28 @@ pub async fn registrations(
     who: &Authenticated,
 ) -> Result<Vec<Registration>, AppError> {
     require_any(who, crate::tasking::READERS)?;
-    Ok(state
+    let own = state
         .store
         .registrations_of(&who.user.organisation)
         .await?
         .into_iter()
         .map(|s| s.registration)
-        .collect())
+        .collect();
+    crate::authz::retain_visible(
+        state,
+        who,
+        RecordKind::Registration,
+        own,
+        |r| r.id.to_string(),
+        |id| async move {
+            Ok(state
+                .store
+                .registration(crate::api::path_id(&id)?)
+                .await?
+                .registration)
+        },
+    )
+    .await
 }
 
 /// One of the organisation's registrations with its record; others' do not exist.
@@ -636,13 +663,8 @@ async fn own(
     who: &Authenticated,
     id: RegistrationId,
 ) -> Result<StoredRegistration, AppError> {
-    require_any(who, crate::tasking::READERS)?;
-    let stored = state.store.registration(id).await?;
-    if stored.registration.organisation == who.user.organisation {
-        Ok(stored)
-    } else {
-        Err(AppError::NotFound)
-    }
+    crate::authz::require(state, who, RecordKind::Registration, &id.to_string()).await?;
+    Ok(state.store.registration(id).await?)
 }
 
 /// One of the organisation's registrations, with its record.
@@ -752,7 +774,23 @@ pub async fn hits(state: &AppState, who: &Authenticated) -> Result<Vec<HitView>,
             views.push(v);
         }
     }
-    Ok(views)
+    // A hit is about the reader's own registration: they hear of it only if they may
+    // see that registration (its marking may be above their clearance).
+    let mut visible = Vec::with_capacity(views.len());
+    for view in views {
+        if crate::authz::require(
+            state,
+            who,
+            RecordKind::Registration,
+            &view.registration.to_string(),
+        )
+        .await
+        .is_ok()
+        {
+            visible.push(view);
+        }
+    }
+    Ok(visible)
 }
 
 /// The view of `hit` (between `low` and `high`) for `org`, if it owns one side and is
@@ -783,6 +821,13 @@ async fn own_hit(
     let low = state.store.registration(hit.low).await?.registration;
     let high = state.store.registration(hit.high).await?.registration;
     let view = side_view(&hit, &low, &high, &who.user.organisation).ok_or(AppError::NotFound)?;
+    crate::authz::require(
+        state,
+        who,
+        RecordKind::Registration,
+        &view.registration.to_string(),
+    )
+    .await?;
     Ok((hit, view))
 }
 

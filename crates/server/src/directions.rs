@@ -25,6 +25,7 @@ use concordat_domain::direction::{
     DirectionRefusal, DirectionState, Instructions, ProtocolRecordId, TransportConsent,
     VoluntaryAttempt, check_draft, check_issue,
 };
+use concordat_domain::handling::RecordKind;
 use concordat_domain::people::{DgAuthority, Role};
 use concordat_domain::registry::{OrgCode, Organisation, ReferenceData};
 use concordat_domain::tasking::{Request, RequestId, RequestState};
@@ -193,7 +194,15 @@ pub async fn list(state: &AppState, who: &Principal) -> Result<Vec<Direction>, A
     if recipient_only {
         found.retain(is_given);
     }
-    Ok(found)
+    crate::authz::retain_visible(
+        state,
+        who,
+        RecordKind::Direction,
+        found,
+        |d| d.id.to_string(),
+        |id| async move { Ok(state.store.direction(crate::api::path_id(&id)?).await?) },
+    )
+    .await
 }
 
 /// The direction `id` with its history, if `who` may see it.
@@ -206,6 +215,7 @@ pub async fn show(
     if !may_see(who, &direction) {
         return Err(AppError::NotFound);
     }
+    crate::authz::require(state, who, RecordKind::Direction, &id.to_string()).await?;
     let history = state.store.direction_history(id).await?;
     Ok(DirectionView { direction, history })
 }
@@ -438,7 +448,7 @@ fn may_see(who: &Authenticated, direction: &Direction) -> bool {
 
 /// Whether the direction has been issued: until then it is the agency's draft, and its
 /// recipient does not see it.
-fn is_given(direction: &Direction) -> bool {
+pub(crate) fn is_given(direction: &Direction) -> bool {
     matches!(
         direction.state,
         DirectionState::Issued

@@ -10,9 +10,11 @@
 pub mod accounts;
 mod api;
 pub mod auth;
+pub mod authz;
 pub mod deconfliction;
 pub mod directions;
 pub mod error;
+pub mod handling;
 mod limits;
 pub mod reads;
 pub mod rules;
@@ -116,6 +118,10 @@ pub fn app(state: AppState) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let config = state.config.clone();
 
+    let api_router = api_router.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        authz::authorise,
+    ));
     let mut router = Router::new()
         .merge(api_router)
         .route(

@@ -13,6 +13,7 @@ use concordat_domain::decision::{
     Charging, ChargingTerms, Decision, DecisionId, DepartureReason, NdmRationale, Outcome,
     ProposedDecision, Recommendation, Roles, check_decision,
 };
+use concordat_domain::handling::RecordKind;
 use concordat_domain::operation::{
     CodeName, Operation, OperationId, OperationOutcome, Reason, RoleHistory,
 };
@@ -29,7 +30,9 @@ use concordat_domain::tasking::{
 };
 use concordat_domain::threat::{Strand, ThreatAreas};
 use concordat_domain::time::Timestamp;
-use concordat_store::{DecisionRecord, NewOperation, NewSubject, RequestBox, StoreError};
+use concordat_store::{
+    DecisionRecord, NewOperation, NewSubject, OperationSummary, RequestBox, StoreError,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -89,6 +92,9 @@ pub struct NewSubjectInput {
     pub designation: PriorityDesignation,
     /// The basis for the designation.
     pub basis: DesignationBasis,
+    /// Its protective marking; OFFICIAL if absent. Never above your own vetting.
+    #[serde(default)]
+    pub marking: concordat_domain::handling::Marking,
 }
 
 /// A subject with every designation it has had.
@@ -129,6 +135,14 @@ pub async fn create_subject(
             who.user.id,
         )
         .await?;
+    crate::handling::mark_new(
+        &mut tx,
+        who,
+        RecordKind::Subject,
+        &subject.id.to_string(),
+        &input.marking,
+    )
+    .await?;
     tx.commit(
         audit(
             who,
@@ -148,15 +162,8 @@ pub async fn visible_subject(
     who: &Authenticated,
     id: SubjectId,
 ) -> Result<SubjectDetail, AppError> {
-    require_any(who, READERS)?;
-    let visible = state
-        .store
-        .subjects_visible_to(&who.user.organisation)
-        .await?;
-    let subject = visible
-        .into_iter()
-        .find(|s| s.id == id)
-        .ok_or(AppError::NotFound)?;
+    crate::authz::require(state, who, RecordKind::Subject, &id.to_string()).await?;
+    let subject = state.store.subject(id).await?;
     let designations = state.store.designations(id).await?;
     Ok(SubjectDetail {
         subject,
@@ -167,10 +174,19 @@ pub async fn visible_subject(
 /// The subjects the user's organisation may see.
 pub async fn subjects(state: &AppState, who: &Authenticated) -> Result<Vec<Subject>, AppError> {
     require_any(who, READERS)?;
-    Ok(state
+    let parties = state
         .store
         .subjects_visible_to(&who.user.organisation)
-        .await?)
+        .await?;
+    crate::authz::retain_visible(
+        state,
+        who,
+        RecordKind::Subject,
+        parties,
+        |s| s.id.to_string(),
+        |id| async move { Ok(state.store.subject(crate::api::path_id(&id)?).await?) },
+    )
+    .await
 }
 
 /// A new designation of a subject.
@@ -254,19 +270,13 @@ pub struct NewRequestInput {
     pub urgency: Urgency,
     /// The case: what is happening, what is asked, and why.
     pub case: CaseText,
+    /// Its protective marking; OFFICIAL if absent. Never above your own vetting.
+    #[serde(default)]
+    pub marking: concordat_domain::handling::Marking,
 }
 
 fn standard() -> Sophistication {
     Sophistication::Standard
-}
-
-/// Whether the user's organisation may see `request`: the requester always; the
-/// receiver and the gateway once it is submitted.
-pub fn can_see(who: &Authenticated, request: &Request) -> bool {
-    let org = &who.user.organisation;
-    *org == request.requester
-        || (request.state != RequestState::Draft
-            && (*org == request.receiver || request.route.gateway() == Some(org)))
 }
 
 /// The request `id`, if the user may see it; otherwise not found.
@@ -275,13 +285,8 @@ pub async fn visible_request(
     who: &Authenticated,
     id: RequestId,
 ) -> Result<Request, AppError> {
-    require_any(who, READERS)?;
-    let request = state.store.request(id, &state.rules.registry).await?;
-    if can_see(who, &request) {
-        Ok(request)
-    } else {
-        Err(AppError::NotFound)
-    }
+    crate::authz::require(state, who, RecordKind::Request, &id.to_string()).await?;
+    Ok(state.store.request(id, &state.rules.registry).await?)
 }
 
 /// The requests the user's organisation sent or received.
@@ -292,7 +297,7 @@ pub async fn requests(
     in_state: Option<RequestState>,
 ) -> Result<Vec<Request>, AppError> {
     require_any(who, READERS)?;
-    Ok(state
+    let parties = state
         .store
         .requests_for(
             &who.user.organisation,
@@ -300,7 +305,35 @@ pub async fn requests(
             in_state,
             &state.rules.registry,
         )
-        .await?)
+        .await?;
+    crate::authz::retain_visible(
+        state,
+        who,
+        RecordKind::Request,
+        parties,
+        |r| r.id.to_string(),
+        |id| async move {
+            Ok(state
+                .store
+                .request(crate::api::path_id(&id)?, &state.rules.registry)
+                .await?)
+        },
+    )
+    .await
+    .map(|found| {
+        found
+            .into_iter()
+            .filter(|r| in_state.is_none_or(|s| r.state == s))
+            .filter(|r| {
+                let org = &who.user.organisation;
+                match which {
+                    RequestBox::All => true,
+                    RequestBox::Sent => r.requester == *org,
+                    RequestBox::Received => r.receiver == *org || r.route.gateway() == Some(org),
+                }
+            })
+            .collect()
+    })
 }
 
 /// Checks that every subject exists and that the organisation may see it.
@@ -385,6 +418,14 @@ pub async fn raise(
     };
     let mut tx = state.store.write().await?;
     tx.insert_request(&request).await?;
+    crate::handling::mark_new(
+        &mut tx,
+        who,
+        RecordKind::Request,
+        &request.id.to_string(),
+        &input.marking,
+    )
+    .await?;
     tx.commit(
         audit(who, "request.raise", RecordRef::new("request", request.id), source).detail(
             json!({ "receiver": request.receiver, "kind": request.kind.as_str(), "route": request.route }),
@@ -947,13 +988,35 @@ pub async fn visible_operation(
     who: &Authenticated,
     id: OperationId,
 ) -> Result<Operation, AppError> {
+    crate::authz::require(state, who, RecordKind::Operation, &id.to_string()).await?;
+    Ok(state.store.operation(id).await?)
+}
+
+/// The operations the user's organisation has held a role in or that are shared with
+/// it, newest first, without those above the user's clearance.
+pub async fn operations(
+    state: &AppState,
+    who: &Authenticated,
+) -> Result<Vec<OperationSummary>, AppError> {
     require_any(who, READERS)?;
-    let operation = state.store.operation(id).await?;
-    if operation.roles.parties().contains(&who.user.organisation) {
-        Ok(operation)
-    } else {
-        Err(AppError::NotFound)
-    }
+    let parties = state.store.operations_of(&who.user.organisation).await?;
+    crate::authz::retain_visible(
+        state,
+        who,
+        RecordKind::Operation,
+        parties,
+        |o| o.id.to_string(),
+        |id| async move {
+            let operation = state.store.operation(crate::api::path_id(&id)?).await?;
+            Ok(OperationSummary {
+                id: operation.id,
+                code_name: operation.code_name,
+                lead: operation.roles.current().map(|r| r.lead),
+                created_at: operation.created.at,
+            })
+        },
+    )
+    .await
 }
 
 /// New roles for an operation, from a moment, for a reason.

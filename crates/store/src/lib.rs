@@ -15,6 +15,7 @@ mod audit;
 mod db;
 mod deconfliction;
 mod directions;
+mod handling;
 mod migrations;
 mod operations;
 mod registry;
@@ -27,6 +28,7 @@ mod users;
 pub use audit::{AuditFilter, ChainReport};
 pub use deconfliction::{IndexEntry, NewRegistration, StoredHit, StoredRegistration};
 pub use directions::{DirectionHistoryEntry, DirectionScope};
+pub use handling::ShareRecord;
 pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};
 pub use tasking::{

@@ -32,6 +32,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "sign-in lockout",
         include_str!("../migrations/0006_sign_in_lockout.sql"),
     ),
+    (
+        7,
+        "intelligence handling",
+        include_str!("../migrations/0007_handling.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -176,6 +176,47 @@ impl Store {
         rows.into_iter().map(SubjectRow::into_domain).collect()
     }
 
+    /// The organisations party to subject `id`: the one that recorded it, those
+    /// sending, receiving or carrying a submitted request about it, and those with a
+    /// role in an operation against it. Not found if there is no such subject.
+    pub async fn subject_parties(&self, id: SubjectId) -> Result<Vec<OrgCode>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            organisation: String,
+        }
+        let mut reader = self.reader().await?;
+        let owner: Row = reader
+            .fetch_one(
+                "SELECT organisation FROM subjects WHERE id = $1",
+                params![id.to_string()],
+            )
+            .await?;
+        let others: Vec<Row> = reader
+            .fetch_all(
+                "SELECT r.requester AS organisation FROM request_subjects rs \
+                   JOIN requests r ON r.id = rs.request_id WHERE rs.subject_id = $1 \
+                 UNION SELECT r.receiver FROM request_subjects rs \
+                   JOIN requests r ON r.id = rs.request_id \
+                   WHERE rs.subject_id = $1 AND r.state <> 'draft' \
+                 UNION SELECT r.gateway FROM request_subjects rs \
+                   JOIN requests r ON r.id = rs.request_id \
+                   WHERE rs.subject_id = $1 AND r.state <> 'draft' AND r.gateway IS NOT NULL \
+                 UNION SELECT o.organisation FROM operation_subjects os \
+                   JOIN operation_roles o ON o.operation_id = os.operation_id \
+                   WHERE os.subject_id = $1",
+                params![id.to_string()],
+            )
+            .await?;
+        let mut parties = vec![parse_column("subjects.organisation", &owner.organisation)?];
+        for row in others {
+            let org: OrgCode = parse_column("organisation", &row.organisation)?;
+            if !parties.contains(&org) {
+                parties.push(org);
+            }
+        }
+        Ok(parties)
+    }
+
     /// Every designation `id` has had, oldest first.
     pub async fn designations(&self, id: SubjectId) -> Result<Vec<Designation>, StoreError> {
         #[derive(sqlx::FromRow)]

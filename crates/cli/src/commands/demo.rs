@@ -255,6 +255,13 @@ async fn seed_tasking(global: &super::Global, store: &Store) -> anyhow::Result<(
             basis: DesignationBasis::parse(
                 "Fictional demo data: converted weapons recovered in three force areas.",
             )?,
+            marking: concordat_domain::handling::Marking::new(
+                concordat_domain::people::Classification::Official,
+                true,
+                vec![concordat_domain::handling::Descriptor::Personal],
+                vec![],
+                None,
+            )?,
         },
     )
     .await
@@ -285,6 +292,7 @@ async fn seed_tasking(global: &super::Global, store: &Store) -> anyhow::Result<(
                 "Fictional demo data. Handovers of converted firearms are expected at a \
                  lay-by on the A6 within days; the region has no armed surveillance team free.",
             )?,
+            marking: concordat_domain::handling::Marking::official(),
         },
     )
     .await

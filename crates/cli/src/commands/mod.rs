@@ -157,6 +157,51 @@ pub struct As {
     pub username: String,
 }
 
+/// A record's protective marking, on the command line.
+#[derive(Debug, Args)]
+pub struct MarkingArgs {
+    /// The classification tier: official, secret or top-secret.
+    #[arg(long, default_value = "official")]
+    pub classification: String,
+    /// The SENSITIVE caveat (OFFICIAL-SENSITIVE).
+    #[arg(long)]
+    pub sensitive: bool,
+    /// The UK EYES ONLY national caveat.
+    #[arg(long)]
+    pub uk_eyes_only: bool,
+}
+
+impl MarkingArgs {
+    /// The marking, or an error naming the flag.
+    pub fn marking(&self) -> anyhow::Result<concordat_domain::handling::Marking> {
+        let classification =
+            self.classification
+                .parse()
+                .map_err(|e: concordat_domain::people::FieldError| {
+                    anyhow::anyhow!("--classification: {}", e.message)
+                })?;
+        let caveats = if self.uk_eyes_only {
+            vec![concordat_domain::handling::NationalCaveat::UkEyesOnly]
+        } else {
+            vec![]
+        };
+        concordat_domain::handling::Marking::new(
+            classification,
+            self.sensitive,
+            vec![],
+            caveats,
+            None,
+        )
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "--{}: {}",
+                e.field.trim_start_matches("marking."),
+                e.message
+            )
+        })
+    }
+}
+
 /// The registry and the policy named by the global options.
 fn rules(global: &Global) -> anyhow::Result<concordat_server::rules::Rules> {
     concordat_server::rules::Rules::load(global.policy.as_deref()).map_err(anyhow::Error::msg)

@@ -33,8 +33,7 @@ pub async fn run(global: &Global, command: OperationCommand) -> anyhow::Result<E
     match command {
         OperationCommand::List { who } => {
             let (app, me) = acting(global, &who.username).await?;
-            tasking::require_any(&me, tasking::READERS).map_err(describe)?;
-            let found = app.store.operations_of(&me.user.organisation).await?;
+            let found = tasking::operations(&app, &me).await.map_err(describe)?;
             if found.is_empty() {
                 println!("No operations.");
             }

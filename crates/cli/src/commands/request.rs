@@ -99,6 +99,8 @@ pub enum Which {
 pub struct RaiseArgs {
     #[command(flatten)]
     who: As,
+    #[command(flatten)]
+    marking: super::MarkingArgs,
     /// The organisation asked.
     #[arg(long)]
     to: String,
@@ -361,6 +363,7 @@ pub async fn run(global: &Global, command: RequestCommand) -> anyhow::Result<Exi
                 sophistication: field::<Sophistication>("sophistication", &args.sophistication)?,
                 urgency: field::<Urgency>("urgency", &args.urgency)?,
                 case: text("case", &args.case, CaseText::parse)?,
+                marking: args.marking.marking()?,
             };
             let mut request = tasking::raise(&app, &me, &source, input)
                 .await

@@ -1,6 +1,6 @@
 //! `concordat subject`: record subjects and list those your organisation may see.
 
-use super::{As, Global, acting, describe, source};
+use super::{As, Global, MarkingArgs, acting, describe, source};
 use clap::Subcommand;
 use concordat_domain::subject::{DesignationBasis, SubjectName};
 use concordat_server::tasking::{self, NewSubjectInput};
@@ -27,6 +27,8 @@ pub enum SubjectCommand {
         /// The basis for the designation.
         #[arg(long)]
         basis: String,
+        #[command(flatten)]
+        marking: MarkingArgs,
     },
     /// List the subjects your organisation may see.
     List {
@@ -43,6 +45,7 @@ pub async fn run(global: &Global, command: SubjectCommand) -> anyhow::Result<Exi
             name,
             designation,
             basis,
+            marking,
         } => {
             let (app, me) = acting(global, &who.username).await?;
             let input = NewSubjectInput {
@@ -50,6 +53,7 @@ pub async fn run(global: &Global, command: SubjectCommand) -> anyhow::Result<Exi
                 name: SubjectName::parse(&name).map_err(|e| anyhow::anyhow!("--{e}"))?,
                 designation: designation.parse().map_err(|e| anyhow::anyhow!("--{e}"))?,
                 basis: DesignationBasis::parse(&basis).map_err(|e| anyhow::anyhow!("--{e}"))?,
+                marking: marking.marking()?,
             };
             let subject = tasking::create_subject(&app, &me, &source(), input)
                 .await

@@ -5,9 +5,11 @@
 mod audit;
 mod deconfliction;
 mod directions;
+mod intelligence;
 mod me;
 mod notifications;
 mod operations;
+mod records;
 mod registry;
 mod requests;
 pub(crate) mod session;
@@ -77,6 +79,8 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(notifications::router())
         .merge(directions::router())
         .merge(deconfliction::router())
+        .merge(intelligence::router())
+        .merge(records::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

@@ -55,10 +55,7 @@ async fn list_operations(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<axum::Json<Vec<OperationSummary>>, AppError> {
-    tasking::require_any(&who, tasking::READERS)?;
-    Ok(axum::Json(
-        state.store.operations_of(&who.user.organisation).await?,
-    ))
+    Ok(axum::Json(tasking::operations(&state, &who).await?))
 }
 
 /// Opens an operation led by the user's organisation. Tasking officers only.
