@@ -655,7 +655,10 @@ mod tests {
         )
         .expect("valid");
         assert_eq!(conditional.code(), "3E C");
-        assert_eq!(conditional.conditions().expect("valid").as_str(), "SIO only");
+        assert_eq!(
+            conditional.conditions().expect("valid").as_str(),
+            "SIO only"
+        );
         assert!(!conditional.permits_onward_sharing());
         assert!(
             serde_json::from_str::<Grading>(

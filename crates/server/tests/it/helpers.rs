@@ -207,6 +207,52 @@ impl TestApp {
         }
     }
 
+    /// Adds a person with `roles` and `clearance` in `org`, with an API token made in
+    /// the store (no sign-in, so that stories with many people stay quick), and returns
+    /// them as that token.
+    pub async fn person(
+        &self,
+        username: &str,
+        org: &str,
+        roles: &[Role],
+        clearance: Clearance,
+    ) -> Who {
+        let mut tx = self.store.write().await.expect("begin");
+        let user = tx
+            .insert_user(&NewUser {
+                username: Username::parse(username).expect("valid"),
+                display_name: DisplayName::parse(username).expect("valid"),
+                organisation: OrgCode::parse(org).expect("valid"),
+                roles: Roles::new(roles.iter().copied()).expect("valid"),
+                clearance,
+                dg_authority: DgAuthority::None,
+                password_hash: "$argon2id$not-used".to_owned(),
+                must_change_password: false,
+            })
+            .await
+            .expect("person");
+        let secret = format!(
+            "{}{}",
+            concordat_server::auth::TOKEN_PREFIX,
+            concordat_server::auth::new_secret()
+        );
+        tx.insert_api_token(&concordat_store::NewApiToken {
+            user_id: user.id,
+            name: "story".to_owned(),
+            token_hash: concordat_server::auth::hash_secret(&secret),
+            expires_at: None,
+        })
+        .await
+        .expect("token");
+        tx.commit(concordat_domain::audit::AuditEntry::new(
+            Actor::System,
+            "story.person",
+        ))
+        .await
+        .expect("commit");
+        Who::Bearer(secret)
+    }
+
     /// Signs in as one of the story people.
     pub async fn as_user(&self, username: &str) -> Who {
         self.sign_in(username, PASSWORD).await
