@@ -49,6 +49,9 @@ pub enum Target {
     Record(RecordKind),
     /// A record whose kind is the path's `{kind}`: as [`Target::Record`].
     AnyRecord,
+    /// A deconfliction hit: only the two sides' organisations know of it, and only a
+    /// reader who may see their own side's registration.
+    Hit,
     /// A thing that belongs to people rather than organisations (a user account, an API
     /// token, a notification, a deconfliction hit's side): its service decides, by
     /// owner or administrative scope, and answers 404 for anyone else.
@@ -75,6 +78,7 @@ const TASKING: &[Role] = &[Role::TaskingOfficer];
 const RECORDERS: &[Role] = &[Role::Analyst, Role::TaskingOfficer, Role::CaseOfficer];
 const ANALYSTS: &[Role] = &[Role::Analyst];
 const OFFICERS: &[Role] = &[Role::CaseOfficer, Role::TaskingOfficer, Role::Analyst];
+const REGISTRANTS: &[Role] = &[Role::CaseOfficer, Role::TaskingOfficer];
 const DIRECTING: &[Role] = &[Role::SeniorDecisionMaker, Role::TaskingOfficer];
 pub(crate) const MARKERS: &[Role] = &[
     Role::Analyst,
@@ -151,11 +155,11 @@ rules! {
     "GET" "/api/v1/registrations" => Roles(READERS), Collection;
     "POST" "/api/v1/registrations" => Roles(OFFICERS), Collection;
     "GET" "/api/v1/registrations/{id}" => Roles(READERS), Record(K::Registration);
-    "POST" "/api/v1/registrations/{id}/renewal" => Roles(OFFICERS), Record(K::Registration);
-    "POST" "/api/v1/registrations/{id}/withdrawal" => Roles(OFFICERS), Record(K::Registration);
+    "POST" "/api/v1/registrations/{id}/renewal" => Roles(REGISTRANTS), Record(K::Registration);
+    "POST" "/api/v1/registrations/{id}/withdrawal" => Roles(REGISTRANTS), Record(K::Registration);
     "GET" "/api/v1/hits" => Roles(READERS), Collection;
-    "POST" "/api/v1/hits/{id}/acknowledgement" => Roles(OFFICERS), Owned("hit: the two sides, each told only what the other allows");
-    "POST" "/api/v1/hits/{id}/resolution" => Roles(OFFICERS), Owned("hit: the two sides, each told only what the other allows");
+    "POST" "/api/v1/hits/{id}/acknowledgement" => Roles(REGISTRANTS), Target::Hit;
+    "POST" "/api/v1/hits/{id}/resolution" => Roles(REGISTRANTS), Target::Hit;
     "GET" "/api/v1/intelligence" => Roles(READERS), Collection;
     "POST" "/api/v1/intelligence" => Roles(RECORDERS), Collection;
     "GET" "/api/v1/intelligence/{id}" => Roles(READERS), Record(K::Intelligence);
@@ -220,7 +224,10 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
     if !who.user.must_change_password {
         // A record the caller may not see does not exist for them, whatever the route
         // would do to it (404); one they may see but not change is refused (403).
-        if matches!(rule.target, Target::Record(_) | Target::AnyRecord) {
+        if matches!(
+            rule.target,
+            Target::Record(_) | Target::AnyRecord | Target::Hit
+        ) {
             let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
                 .await
                 .map_err(|_| AppError::NotFound)?;
@@ -231,11 +238,18 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
                     .map(|(_, value)| value.to_owned())
                     .ok_or(AppError::NotFound)
             };
-            let kind = match rule.target {
-                Target::Record(kind) => kind,
-                _ => param("kind")?.parse().map_err(|_| AppError::NotFound)?,
+            match rule.target {
+                Target::Record(kind) => require(state, &who, kind, &param("id")?).await?,
+                Target::Hit => {
+                    let id = crate::api::path_id(&param("id")?)?;
+                    crate::deconfliction::own_hit(state, &who, id).await?;
+                    Access::Party
+                }
+                _ => {
+                    let kind = param("kind")?.parse().map_err(|_| AppError::NotFound)?;
+                    require(state, &who, kind, &param("id")?).await?
+                }
             };
-            require(state, &who, kind, &param("id")?).await?;
         }
         if let Callers::Roles(roles) = rule.callers {
             crate::tasking::require_any(&who, roles)?;

@@ -8,6 +8,7 @@ mod audit;
 mod deconfliction;
 mod directions;
 mod handling;
+mod matrix;
 mod metrics;
 mod pages;
 mod registry;
