@@ -142,7 +142,87 @@ async fn user_input_is_escaped_on_the_page(app: &TestApp) {
     assert!(response.text.contains("&lt;script&gt;") || response.text.contains("&#60;script&#62;"));
 }
 
+/// Every `<form method="post">` on `html`: its action, and whether it carries the
+/// CSRF field.
+fn post_forms(html: &str) -> Vec<(String, bool)> {
+    html.split("<form")
+        .skip(1)
+        .filter_map(|form| {
+            let form = &form[..form.find("</form>").unwrap_or(form.len())];
+            if !form.contains("method=\"post\"") {
+                return None;
+            }
+            let start = form.find("action=\"")? + 8;
+            let action = form[start..].split('"').next()?.to_owned();
+            Some((action, form.contains("name=\"csrf_token\"")))
+        })
+        .collect()
+}
+
+async fn every_state_changing_form_carries_and_checks_a_csrf_token(app: &TestApp) {
+    let page = app.get("/sign-in", &Who::Nobody).await;
+    let csrf = hidden_csrf(&page.text);
+    let csrf_cookie = cookie_pair(&page, "concordat_sign_in_csrf");
+    let signed_in = post_form(
+        app,
+        "/sign-in",
+        &[&csrf_cookie],
+        &[
+            ("csrf_token", &csrf),
+            ("username", "mps.tasking"),
+            ("password", PASSWORD),
+        ],
+    )
+    .await;
+    let session = cookie_pair(&signed_in, "__Host-concordat_session");
+    let mut forms = post_forms(&page.text);
+    for path in ["/", "/account/password"] {
+        let page = app
+            .client
+            .get(app.url(path))
+            .header("cookie", &session)
+            .send()
+            .await
+            .expect("answers");
+        let page = Response::from_reqwest(page).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        forms.extend(post_forms(&page.text));
+    }
+    forms.sort();
+    forms.dedup();
+    let actions: Vec<&str> = forms.iter().map(|(a, _)| a.as_str()).collect();
+    assert_eq!(actions, ["/account/password", "/sign-in", "/sign-out"]);
+    for (action, has_field) in &forms {
+        assert!(has_field, "the form posting to {action} has no CSRF field");
+        // Posted from another site: with the session (a browser sends it) but without
+        // the token, or with a made-up one, the form is refused and nothing changes.
+        for token in [None, Some("0".repeat(64))] {
+            let mut fields = vec![
+                ("current_password", PASSWORD.to_owned()),
+                ("new_password", "a brand new passphrase 42".to_owned()),
+                ("confirm_password", "a brand new passphrase 42".to_owned()),
+            ];
+            if let Some(token) = &token {
+                fields.push(("csrf_token", token.clone()));
+            }
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let forged = post_form(app, action, &[&session], &fields).await;
+            assert_eq!(forged.status, StatusCode::FORBIDDEN, "{action} {token:?}");
+        }
+    }
+    // The session survived every forged sign-out.
+    let home = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", &session)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(home.status(), StatusCode::OK);
+}
+
 stories!(
     a_user_signs_in_with_the_form_and_out_again,
-    user_input_is_escaped_on_the_page
+    user_input_is_escaped_on_the_page,
+    every_state_changing_form_carries_and_checks_a_csrf_token,
 );
