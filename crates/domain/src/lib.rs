@@ -20,3 +20,4 @@ pub mod tasking;
 mod text;
 pub mod threat;
 pub mod time;
+pub mod totp;

@@ -13,6 +13,7 @@ mod requests;
 pub(crate) mod session;
 mod subjects;
 mod tokens;
+mod totp;
 mod users;
 
 use crate::AppState;
@@ -67,6 +68,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(session::router())
         .merge(me::router())
+        .merge(totp::router())
         .merge(registry::router())
         .merge(users::router())
         .merge(tokens::router())

@@ -13,4 +13,5 @@ mod registry;
 mod sign_in;
 mod tasking;
 mod tokens;
+mod totp;
 mod users;
