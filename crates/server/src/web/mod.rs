@@ -72,7 +72,9 @@ impl FromRequestParts<AppState> for PageUser {
                     Some(Pending::PasswordChange) if path != "/account/password" => {
                         Err(Redirect::to("/account/password").into_response())
                     }
-                    Some(Pending::TotpEnrolment) if path != "/" && path != "/sign-out" => {
+                    Some(Pending::TotpEnrolment)
+                        if !["/", "/sign-out", "/account/password"].contains(&path) =>
+                    {
                         Err(Redirect::to("/").into_response())
                     }
                     _ => Ok(Self(who)),

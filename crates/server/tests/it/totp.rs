@@ -277,6 +277,16 @@ async fn an_organisation_that_requires_it_gates_people_until_they_set_it_up(app:
         .await
         .problem(StatusCode::FORBIDDEN);
 
+    // The home page says why.
+    let home = app.get("/", &fresh).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(
+        home.text
+            .contains("Your organisation requires a security code"),
+        "{}",
+        home.text
+    );
+
     let secret = start(app, &fresh, "mps.analyst").await;
     let confirmed = confirm(app, &fresh, &totp_code(&secret, 0).await).await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.text);
