@@ -99,10 +99,11 @@ pub(crate) async fn check_credentials(
         let Some(code) = totp else {
             return Err(AppError::TotpRequired);
         };
+        let step = stored.secret.verify(code, now);
         let mut tx = state.store.write().await?;
         // The step is used in the same statement that checks it was not used before,
         // so two requests with one code cannot both get in.
-        let used = match stored.secret.verify(code, now) {
+        let used = match step {
             Some(step) => tx.use_totp_step(account.user.id, step).await?,
             None => false,
         };
