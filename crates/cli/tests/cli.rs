@@ -678,6 +678,109 @@ async fn directions_are_refused_with_their_paragraph_or_drafted_and_issued(
     assert!(protocol.contains("is not in force"), "{protocol}");
 }
 
+/// `concordat org sign-in-policy` sets whether an organisation requires a security
+/// code, and `concordat user reset-totp` clears one; both are audited.
+async fn sign_in_policy_and_totp_reset(store: &Store, url: &DatabaseUrl) {
+    use concordat_domain::totp::{SECRET_BYTES, TotpSecret, TotpStep};
+    ok(concordat(url, &["init"]));
+    ok(add_user(url, "j.smith", "mps", "viewer", &[]));
+    let mps = OrgCode::parse("mps").expect("valid");
+    let out = ok(concordat(
+        url,
+        &["org", "sign-in-policy", "mps", "--require-totp", "true"],
+    ));
+    assert!(out.contains("mps now requires a security code"), "{out}");
+    assert!(store.sign_in_policy(&mps).await.expect("read").require_totp);
+    fails(
+        concordat(
+            url,
+            &[
+                "org",
+                "sign-in-policy",
+                "atlantis",
+                "--require-totp",
+                "true",
+            ],
+        ),
+        "there is no organisation `atlantis`",
+    );
+    fails(
+        concordat(
+            url,
+            &["org", "sign-in-policy", "mps", "--require-totp", "maybe"],
+        ),
+        "--require-totp",
+    );
+    ok(concordat(
+        url,
+        &["org", "sign-in-policy", "mps", "--require-totp", "false"],
+    ));
+    assert!(!store.sign_in_policy(&mps).await.expect("read").require_totp);
+
+    let name = Username::parse("j.smith").expect("valid");
+    let id = store
+        .user_by_username(&name)
+        .await
+        .expect("read")
+        .expect("exists")
+        .user
+        .id;
+    let mut tx = store.write().await.expect("begin");
+    tx.start_totp(id, &TotpSecret::from_random([3; SECRET_BYTES]))
+        .await
+        .expect("start");
+    let now = Timestamp::now();
+    tx.confirm_totp(id, TotpStep::at(now), now)
+        .await
+        .expect("confirm");
+    tx.commit(AuditEntry::new(Actor::System, "test.totp"))
+        .await
+        .expect("commit");
+    let list = ok(concordat(url, &["user", "list", "--organisation", "mps"]));
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with("j.smith") && l.contains(" on ")),
+        "{list}"
+    );
+    let out = ok(concordat(url, &["user", "reset-totp", "j.smith"]));
+    assert!(
+        out.contains("Reset two-factor sign-in for j.smith"),
+        "{out}"
+    );
+    let user = store
+        .user_by_username(&name)
+        .await
+        .expect("read")
+        .expect("exists");
+    assert!(user.totp.is_none() && !user.user.totp_enabled);
+    fails(
+        concordat(url, &["user", "reset-totp", "nobody.here"]),
+        "there is no user",
+    );
+    let actions: Vec<String> = store
+        .audit_entries(&concordat_store::AuditFilter {
+            limit: 20,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "organisation.sign-in-policy")
+            .count(),
+        2,
+        "{actions:?}"
+    );
+    assert!(
+        actions.iter().any(|a| a == "user.totp-reset"),
+        "{actions:?}"
+    );
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -701,6 +804,7 @@ macro_rules! on_both_engines {
 on_both_engines!(
     init_creates_the_first_administrator_once,
     users_are_added_listed_and_disabled,
+    sign_in_policy_and_totp_reset,
     tokens_are_issued_and_revoked,
     audit_verify_reports_the_first_broken_entry,
     requests_are_decided_from_the_command_line_and_replayed,

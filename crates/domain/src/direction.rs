@@ -567,6 +567,7 @@ mod tests {
             dg_authority: DgAuthority::Delegated,
             status: UserStatus::Active,
             must_change_password: false,
+            totp_enabled: false,
             created_at: Timestamp::now(),
         }
     }

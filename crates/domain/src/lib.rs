@@ -21,3 +21,4 @@ pub mod tasking;
 mod text;
 pub mod threat;
 pub mod time;
+pub mod totp;

@@ -442,6 +442,9 @@ pub struct User {
     pub status: UserStatus,
     /// Whether they must choose a new password at next sign-in.
     pub must_change_password: bool,
+    /// Whether they have set up a security code from an authenticator app, which
+    /// sign-in then asks for.
+    pub totp_enabled: bool,
     /// When the account was created.
     pub created_at: Timestamp,
 }

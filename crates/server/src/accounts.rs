@@ -1,5 +1,6 @@
 //! Account administration shared by the API and the command line: one way to create
-//! a user, change their status, and issue or revoke a token.
+//! a user, change their status, reset their second factor, set an organisation's
+//! sign-in policy, and issue or revoke a token.
 
 use crate::auth::{TOKEN_PREFIX, hash_password, hash_secret, new_secret, one_time_password};
 use crate::error::AppError;
@@ -10,6 +11,7 @@ use concordat_domain::people::{
 };
 use concordat_domain::registry::OrgCode;
 use concordat_domain::time::Timestamp;
+use concordat_domain::totp::SignInPolicy;
 use concordat_store::{ApiToken, NewApiToken, NewUser, Store, StoreError};
 use serde_json::json;
 
@@ -122,6 +124,47 @@ pub async fn set_status(
     )
     .await?;
     Ok(store.user(id).await?)
+}
+
+/// Clears a user's second factor (a lost phone), so that they sign in with their
+/// password alone and can set up a new one. Recorded even when there was none.
+pub async fn reset_totp(
+    store: &Store,
+    actor: Actor,
+    source: &str,
+    id: UserId,
+) -> Result<User, AppError> {
+    let mut tx = store.write().await?;
+    let had = tx.clear_totp(id).await?;
+    tx.commit(
+        AuditEntry::new(actor, "user.totp-reset")
+            .record(RecordRef::new("user", id))
+            .source(source)
+            .detail(json!({ "had_second_factor": had })),
+    )
+    .await?;
+    Ok(store.user(id).await?)
+}
+
+/// Sets how `organisation`'s people must sign in. Requiring a second factor takes
+/// effect at once: those without one can only set one up until they have.
+pub async fn set_sign_in_policy(
+    store: &Store,
+    actor: Actor,
+    source: &str,
+    organisation: &OrgCode,
+    policy: SignInPolicy,
+) -> Result<SignInPolicy, AppError> {
+    let mut tx = store.write().await?;
+    tx.set_sign_in_policy(organisation, policy).await?;
+    tx.commit(
+        AuditEntry::new(actor, "organisation.sign-in-policy")
+            .record(RecordRef::new("organisation", organisation))
+            .source(source)
+            .detail(json!({ "require_totp": policy.require_totp })),
+    )
+    .await?;
+    Ok(policy)
 }
 
 /// Replaces a user's password after checking the current one.

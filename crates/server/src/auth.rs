@@ -4,8 +4,9 @@
 //! A request is authenticated by exactly one of an `Authorization: Bearer` API token
 //! or the session cookie. Cookie-authenticated API calls that change state must also
 //! carry the session's CSRF token in `X-CSRF-Token` (web forms carry it as a field;
-//! see `web::CsrfForm`). Accounts that must change their password can do nothing
-//! else until they have.
+//! see `web::CsrfForm`). An account with something [`Pending`] — a password to change,
+//! or a second factor its organisation requires and it has not set up — can do
+//! nothing else until it is done: [`Authenticated`] lets it in, [`Principal`] does not.
 
 use crate::AppState;
 use crate::error::AppError;
@@ -18,6 +19,7 @@ use axum::http::{Method, header};
 use axum_extra::extract::CookieJar;
 use concordat_domain::people::{NewPassword, Role, User};
 use concordat_domain::registry::Organisation;
+use concordat_domain::totp::SignInPolicy;
 use concordat_store::TokenHash;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -124,15 +126,35 @@ pub enum Credential {
 }
 
 /// A signed-in user, their organisation and how they signed in, whether or not they
-/// must still change their password.
+/// have something [`Pending`].
 #[derive(Debug, Clone)]
 pub struct Authenticated {
     /// The user, as stored now.
     pub user: User,
     /// Their organisation.
     pub organisation: Organisation,
+    /// How their organisation's people must sign in.
+    pub sign_in_policy: SignInPolicy,
     /// The credential the request carried.
     pub credential: Credential,
+}
+
+/// What a signed-in user must do before they may do anything else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pending {
+    /// Choose a new password (a one-time password, or one reset by an administrator).
+    PasswordChange,
+    /// Set up a second factor, which their organisation requires.
+    TotpEnrolment,
+}
+
+impl From<Pending> for AppError {
+    fn from(pending: Pending) -> Self {
+        match pending {
+            Pending::PasswordChange => AppError::PasswordChangeRequired,
+            Pending::TotpEnrolment => AppError::TotpEnrolmentRequired,
+        }
+    }
 }
 
 /// A signed-in user who may use the system (see [`Authenticated`] for one who may not yet).
@@ -147,6 +169,30 @@ impl std::ops::Deref for Principal {
 }
 
 impl Authenticated {
+    /// Looks up `user`'s organisation and its sign-in policy.
+    async fn load(state: &AppState, user: User, credential: Credential) -> Result<Self, AppError> {
+        let organisation = state.store.organisation(&user.organisation).await?;
+        let sign_in_policy = state.store.sign_in_policy(&user.organisation).await?;
+        Ok(Self {
+            user,
+            organisation,
+            sign_in_policy,
+            credential,
+        })
+    }
+
+    /// What the user must do first, if anything: change their password, then set up
+    /// the second factor their organisation requires.
+    pub fn pending(&self) -> Option<Pending> {
+        if self.user.must_change_password {
+            Some(Pending::PasswordChange)
+        } else if self.sign_in_policy.require_totp && !self.user.totp_enabled {
+            Some(Pending::TotpEnrolment)
+        } else {
+            None
+        }
+    }
+
     /// Refuses unless the user holds `role`.
     pub fn require(&self, role: Role) -> Result<(), AppError> {
         if self.user.has_role(role) {
@@ -227,12 +273,9 @@ pub async fn authenticate(
         if !token.is_usable(now) || !user.is_active() {
             return Err(AppError::Unauthenticated);
         }
-        let organisation = state.store.organisation(&user.organisation).await?;
-        return Ok(Some(Authenticated {
-            user,
-            organisation,
-            credential: Credential::Bearer { token_id: token.id },
-        }));
+        let who =
+            Authenticated::load(state, user, Credential::Bearer { token_id: token.id }).await?;
+        return Ok(Some(who));
     }
     let jar = CookieJar::from_headers(&parts.headers);
     let Some(cookie) = jar.get(session_cookie_name(state.config.secure_cookies)) else {
@@ -245,19 +288,17 @@ pub async fn authenticate(
     if !session.user.is_active() {
         return Ok(None);
     }
-    let organisation = state.store.organisation(&session.user.organisation).await?;
-    Ok(Some(Authenticated {
-        user: session.user,
-        organisation,
-        credential: Credential::Session {
-            token_hash,
-            csrf_token: session.csrf_token,
-        },
-    }))
+    let credential = Credential::Session {
+        token_hash,
+        csrf_token: session.csrf_token,
+    };
+    Ok(Some(
+        Authenticated::load(state, session.user, credential).await?,
+    ))
 }
 
 /// The user `username`, for the command line to act as. A disabled account, or one
-/// that must change its password, cannot be acted as.
+/// with something [`Pending`], cannot be acted as.
 pub async fn acting_as(state: &AppState, username: &str) -> Result<Principal, AppError> {
     let name = concordat_domain::people::Username::parse(username)
         .map_err(|e| AppError::field("as", e.message))?;
@@ -270,18 +311,20 @@ pub async fn acting_as(state: &AppState, username: &str) -> Result<Principal, Ap
     if !user.is_active() {
         return Err(AppError::field("as", format!("`{name}` is disabled")));
     }
-    if user.must_change_password {
-        return Err(AppError::field(
+    let who = Authenticated::load(state, user, Credential::Command).await?;
+    match who.pending() {
+        None => Ok(Principal(who)),
+        Some(Pending::PasswordChange) => Err(AppError::field(
             "as",
             format!("`{name}` must change their password before acting"),
-        ));
+        )),
+        Some(Pending::TotpEnrolment) => Err(AppError::field(
+            "as",
+            format!(
+                "`{name}` must set up two-factor sign-in, which their organisation requires, before acting"
+            ),
+        )),
     }
-    let organisation = state.store.organisation(&user.organisation).await?;
-    Ok(Principal(Authenticated {
-        user,
-        organisation,
-        credential: Credential::Command,
-    }))
 }
 
 /// Refuses a cookie-authenticated API call that changes state without the session's
@@ -324,10 +367,10 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
         let who = Authenticated::from_request_parts(parts, state).await?;
-        if who.user.must_change_password {
-            return Err(AppError::PasswordChangeRequired);
+        match who.pending() {
+            Some(pending) => Err(pending.into()),
+            None => Ok(Principal(who)),
         }
-        Ok(Principal(who))
     }
 }
 

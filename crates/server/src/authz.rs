@@ -52,6 +52,9 @@ pub enum Target {
     /// A deconfliction hit: only the two sides' organisations know of it, and only a
     /// reader who may see their own side's registration.
     Hit,
+    /// An organisation's own settings (`{code}`): its administrators', or the national
+    /// agency's; any other organisation's answers 404.
+    Administered,
     /// A thing that belongs to people rather than organisations (a user account, an API
     /// token, a notification, a deconfliction hit's side): its service decides, by
     /// owner or administrative scope, and answers 404 for anyone else.
@@ -106,6 +109,11 @@ rules! {
     "GET" "/api/v1/me" => SignedIn, Collection;
     "POST" "/api/v1/me/password" => SignedIn, Collection;
     "DELETE" "/api/v1/me/sessions" => SignedIn, Collection;
+    "POST" "/api/v1/me/totp" => SignedIn, Collection;
+    "POST" "/api/v1/me/totp/confirm" => SignedIn, Collection;
+    "DELETE" "/api/v1/me/totp" => SignedIn, Collection;
+    "PUT" "/api/v1/organisations/{code}/sign-in-policy" => Roles(ADMIN), Target::Administered;
+    "DELETE" "/api/v1/users/{id}/totp" => Roles(ADMIN), Owned("user: administrators of the user's organisation or the national agency");
     "GET" "/api/v1/organisations" => SignedIn, Collection;
     "GET" "/api/v1/organisations/{code}" => SignedIn, Collection;
     "GET" "/api/v1/capabilities" => SignedIn, Collection;
@@ -221,9 +229,22 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
         .ok_or(AppError::Unauthenticated)?;
     // An account that must change its password, or enrol a second factor, is stopped
     // by its extractor with the reason; this layer leaves that answer to it.
-    if !who.user.must_change_password {
+    if who.pending().is_none() {
         // A record the caller may not see does not exist for them, whatever the route
         // would do to it (404); one they may see but not change is refused (403).
+        if rule.target == Target::Administered {
+            let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
+                .await
+                .map_err(|_| AppError::NotFound)?;
+            let code: OrgCode = params
+                .iter()
+                .find(|(name, _)| *name == "code")
+                .and_then(|(_, value)| value.parse().ok())
+                .ok_or(AppError::NotFound)?;
+            if !crate::api::admin_scope(&who)?.covers(&code) {
+                return Err(AppError::NotFound);
+            }
+        }
         if matches!(
             rule.target,
             Target::Record(_) | Target::AnyRecord | Target::Hit

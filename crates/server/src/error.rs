@@ -112,9 +112,20 @@ pub enum AppError {
         /// Seconds until the next attempt may succeed.
         retry_after_secs: u64,
     },
+    /// A sign-in with the right password to an account with two-factor sign-in, but
+    /// without its security code (`totp`).
+    #[error("second factor required")]
+    TotpRequired,
+    /// A sign-in whose security code is wrong or was used already.
+    #[error("bad second factor")]
+    BadTotp,
     /// The user must choose a new password before doing anything else.
     #[error("password change required")]
     PasswordChangeRequired,
+    /// The user's organisation requires two-factor sign-in and the user must set it up
+    /// before doing anything else.
+    #[error("two-factor enrolment required")]
+    TotpEnrolmentRequired,
     /// Something failed on the server.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -136,8 +147,12 @@ impl AppError {
             Self::Malformed(_) => StatusCode::BAD_REQUEST,
             Self::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::Unauthenticated | Self::BadCredentials => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
+            Self::Unauthenticated | Self::BadCredentials | Self::TotpRequired | Self::BadTotp => {
+                StatusCode::UNAUTHORIZED
+            }
+            Self::Forbidden(_) | Self::PasswordChangeRequired | Self::TotpEnrolmentRequired => {
+                StatusCode::FORBIDDEN
+            }
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -192,6 +207,33 @@ impl AppError {
             Self::RateLimited { retry_after_secs } => (
                 "rate-limited",
                 format!("Too many attempts. Try again in {retry_after_secs} seconds."),
+                vec![],
+            ),
+            Self::TotpRequired => (
+                "totp-required",
+                "This account signs in with a security code as well as a password: send the \
+                 6-digit code from your authenticator app as `totp`."
+                    .to_owned(),
+                vec![FieldProblem {
+                    field: "totp".to_owned(),
+                    message: "enter the security code from your authenticator app".to_owned(),
+                }],
+            ),
+            Self::BadTotp => (
+                "bad-totp",
+                "The security code is not right, or has been used already. Wait for the next \
+                 code and try again."
+                    .to_owned(),
+                vec![FieldProblem {
+                    field: "totp".to_owned(),
+                    message: "is not the current code, or has been used already".to_owned(),
+                }],
+            ),
+            Self::TotpEnrolmentRequired => (
+                "totp-enrolment-required",
+                "Your organisation requires two-factor sign-in: set up a security code \
+                 (POST /api/v1/me/totp, then POST /api/v1/me/totp/confirm) before going on."
+                    .to_owned(),
                 vec![],
             ),
             Self::PasswordChangeRequired => (

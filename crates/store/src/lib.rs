@@ -35,7 +35,7 @@ pub use tasking::{
     ChargingProposal, DecisionRecord, NewSubject, Notification, RequestBox, RequestHistoryEntry,
     event_name,
 };
-pub use users::{NewUser, UserFilter, UserWithSecret};
+pub use users::{NewUser, StoredTotp, UserFilter, UserWithSecret};
 
 use concordat_domain::audit::{AuditEntry, AuditRecord};
 use db::{Pool, Tx};

@@ -37,6 +37,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "intelligence handling",
         include_str!("../migrations/0007_handling.sql"),
     ),
+    (
+        8,
+        "two-factor sign-in",
+        include_str!("../migrations/0008_totp.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -6,6 +6,7 @@ use crate::{Store, StoreError, WriteTx, parse_column};
 use concordat_domain::registry::{
     Capability, GroupDefinition, Jurisdiction, Jurisdictions, OrgCode, Organisation, ReferenceData,
 };
+use concordat_domain::totp::SignInPolicy;
 
 #[derive(sqlx::FromRow)]
 struct OrgRow {
@@ -197,9 +198,48 @@ impl WriteTx {
         }
         Ok(())
     }
+
+    /// Sets how `code`'s people must sign in. An unknown organisation is
+    /// [`StoreError::NotFound`].
+    pub async fn set_sign_in_policy(
+        &mut self,
+        code: &OrgCode,
+        policy: SignInPolicy,
+    ) -> Result<(), StoreError> {
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE organisations SET require_totp = $2 WHERE code = $1",
+                params![code.as_str(), i64::from(policy.require_totp)],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
 }
 
 impl Store {
+    /// How `code`'s people must sign in.
+    pub async fn sign_in_policy(&self, code: &OrgCode) -> Result<SignInPolicy, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            require_totp: i64,
+        }
+        let row: Row = self
+            .reader()
+            .await?
+            .fetch_one(
+                "SELECT require_totp FROM organisations WHERE code = $1",
+                params![code.as_str()],
+            )
+            .await?;
+        Ok(SignInPolicy {
+            require_totp: row.require_totp != 0,
+        })
+    }
+
     /// Every organisation, by code.
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
         let rows: Vec<OrgRow> = self

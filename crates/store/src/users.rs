@@ -7,6 +7,7 @@ use concordat_domain::people::{
 };
 use concordat_domain::registry::OrgCode;
 use concordat_domain::time::Timestamp;
+use concordat_domain::totp::{TotpSecret, TotpStep};
 use std::collections::HashMap;
 
 /// An account to create. The password arrives already hashed: the store never sees
@@ -42,6 +43,27 @@ pub struct UserWithSecret {
     pub failed_sign_ins: u32,
     /// Until when sign-in is locked after too many failures.
     pub locked_until: Option<Timestamp>,
+    /// Their second factor, confirmed or still being set up.
+    pub totp: Option<StoredTotp>,
+}
+
+/// A user's TOTP secret as stored.
+#[derive(Debug, Clone)]
+pub struct StoredTotp {
+    /// The shared secret.
+    pub secret: TotpSecret,
+    /// When the user proved their authenticator has it; until then sign-in does not
+    /// ask for a code.
+    pub confirmed_at: Option<Timestamp>,
+    /// The time step of the last code accepted; only later steps are accepted.
+    pub last_step: Option<TotpStep>,
+}
+
+impl StoredTotp {
+    /// Whether sign-in asks for a code.
+    pub fn is_confirmed(&self) -> bool {
+        self.confirmed_at.is_some()
+    }
 }
 
 /// Which users to list.
@@ -65,6 +87,9 @@ struct UserRow {
     created_at: i64,
     failed_sign_ins: i64,
     locked_until: Option<i64>,
+    totp_secret: Option<String>,
+    totp_confirmed_at: Option<i64>,
+    totp_last_step: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -75,6 +100,21 @@ struct RoleRow {
 
 impl UserRow {
     fn into_domain(self, roles: Vec<String>) -> Result<UserWithSecret, StoreError> {
+        let totp = self
+            .totp_secret
+            .as_deref()
+            .map(|secret| -> Result<StoredTotp, StoreError> {
+                Ok(StoredTotp {
+                    secret: TotpSecret::parse_base32(secret)
+                        .map_err(|e| StoreError::Corrupt(format!("totp_secret: {}", e.message)))?,
+                    confirmed_at: self
+                        .totp_confirmed_at
+                        .map(|at| parse_instant("totp_confirmed_at", at))
+                        .transpose()?,
+                    last_step: self.totp_last_step.map(TotpStep::from_stored),
+                })
+            })
+            .transpose()?;
         let roles = roles
             .iter()
             .map(|r| parse_column::<Role>("role", r))
@@ -92,6 +132,7 @@ impl UserRow {
                 dg_authority: parse_column::<DgAuthority>("dg_authority", &self.dg_authority)?,
                 status: parse_column::<UserStatus>("status", &self.status)?,
                 must_change_password: self.must_change_password != 0,
+                totp_enabled: totp.as_ref().is_some_and(StoredTotp::is_confirmed),
                 created_at: parse_instant("created_at", self.created_at)?,
             },
             password_hash: self.password_hash,
@@ -100,6 +141,7 @@ impl UserRow {
                 .locked_until
                 .map(|l| parse_instant("locked_until", l))
                 .transpose()?,
+            totp,
         })
     }
 }
@@ -124,8 +166,8 @@ impl Store {
         let row: Option<UserRow> = reader
             .fetch_optional(
                 "SELECT id, username, display_name, organisation, clearance, dg_authority, \
-                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until \
-                 FROM users WHERE username = $1",
+                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until, \
+                 totp_secret, totp_confirmed_at, totp_last_step FROM users WHERE username = $1",
                 params![username.as_str()],
             )
             .await?;
@@ -145,8 +187,8 @@ impl Store {
         let row: UserRow = reader
             .fetch_one(
                 "SELECT id, username, display_name, organisation, clearance, dg_authority, \
-                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until \
-                 FROM users WHERE id = $1",
+                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until, \
+                 totp_secret, totp_confirmed_at, totp_last_step FROM users WHERE id = $1",
                 params![&id],
             )
             .await?;
@@ -166,8 +208,8 @@ impl Store {
         let rows: Vec<UserRow> = reader
             .fetch_all(
                 "SELECT id, username, display_name, organisation, clearance, dg_authority, \
-                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until \
-                 FROM users WHERE ($1 IS NULL OR organisation = $1) ORDER BY username",
+                 status, password_hash, must_change_password, created_at, failed_sign_ins, locked_until, \
+                 totp_secret, totp_confirmed_at, totp_last_step FROM users WHERE ($1 IS NULL OR organisation = $1) ORDER BY username",
                 params![org],
             )
             .await?;
@@ -255,6 +297,7 @@ impl WriteTx {
             dg_authority: new.dg_authority,
             status: UserStatus::Active,
             must_change_password: new.must_change_password,
+            totp_enabled: false,
             created_at: now,
         })
     }
@@ -360,5 +403,79 @@ impl WriteTx {
             return Err(StoreError::NotFound);
         }
         Ok(())
+    }
+
+    /// Starts setting up a second factor for `id`: stores `secret`, unconfirmed,
+    /// replacing any unconfirmed one. A confirmed secret stays, and this is a
+    /// [`StoreError::Conflict`]: it must be turned off or reset first.
+    pub async fn start_totp(&mut self, id: UserId, secret: &TotpSecret) -> Result<(), StoreError> {
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE users SET totp_secret = $2, totp_confirmed_at = NULL, \
+                 totp_last_step = NULL, updated_at = $3 \
+                 WHERE id = $1 AND totp_confirmed_at IS NULL",
+                params![
+                    id.to_string(),
+                    secret.to_base32(),
+                    Timestamp::now().as_micros()
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            return Err(StoreError::Conflict(
+                "two-factor sign-in is already set up".to_owned(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Confirms `id`'s unconfirmed secret at `at`, with the code of time step `step`
+    /// (which is then used). Returns whether there was an unconfirmed secret to confirm.
+    pub async fn confirm_totp(
+        &mut self,
+        id: UserId,
+        step: TotpStep,
+        at: Timestamp,
+    ) -> Result<bool, StoreError> {
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE users SET totp_confirmed_at = $2, totp_last_step = $3, updated_at = $2 \
+                 WHERE id = $1 AND totp_secret IS NOT NULL AND totp_confirmed_at IS NULL",
+                params![id.to_string(), at.as_micros(), step.as_i64()],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Uses the code of time step `step` for `id`: succeeds only if the user's second
+    /// factor is confirmed and no code of this step or a later one was used before, so
+    /// a code is accepted once, even by two requests at the same moment.
+    pub async fn use_totp_step(&mut self, id: UserId, step: TotpStep) -> Result<bool, StoreError> {
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE users SET totp_last_step = $2 WHERE id = $1 \
+                 AND totp_confirmed_at IS NOT NULL \
+                 AND (totp_last_step IS NULL OR totp_last_step < $2)",
+                params![id.to_string(), step.as_i64()],
+            )
+            .await?;
+        Ok(changed == 1)
+    }
+
+    /// Removes `id`'s second factor, confirmed or not. Returns whether there was one.
+    pub async fn clear_totp(&mut self, id: UserId) -> Result<bool, StoreError> {
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE users SET totp_secret = NULL, totp_confirmed_at = NULL, \
+                 totp_last_step = NULL, updated_at = $2 \
+                 WHERE id = $1 AND totp_secret IS NOT NULL",
+                params![id.to_string(), Timestamp::now().as_micros()],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 }

@@ -763,7 +763,95 @@ async fn registrations_and_hits_round_trip(store: &Store) {
     assert_eq!(store.count_live_registrations(now).await.expect("count"), 1);
 }
 
+/// A second factor is set up unconfirmed, confirmed once, used for ever-later steps
+/// only, and cleared; an organisation's policy reads back as written.
+async fn totp_secrets_confirm_once_and_steps_are_used_once(store: &Store) {
+    use concordat_domain::totp::{SECRET_BYTES, SignInPolicy, TotpSecret, TotpStep};
+    seeded(store).await;
+    let user = add_user(store, "j.smith", "mps").await;
+    let name = Username::parse("j.smith").expect("valid");
+    let read = || async {
+        store
+            .user_by_username(&name)
+            .await
+            .expect("read")
+            .expect("present")
+    };
+    assert!(read().await.totp.is_none());
+    assert!(!read().await.user.totp_enabled);
+
+    let first = TotpSecret::from_random([1; SECRET_BYTES]);
+    let second = TotpSecret::from_random([2; SECRET_BYTES]);
+    let now = Timestamp::now();
+    let step = TotpStep::at(now);
+    let mut tx = store.write().await.expect("begin");
+    tx.start_totp(user.id, &first).await.expect("start");
+    // Starting again replaces a secret not yet confirmed.
+    tx.start_totp(user.id, &second).await.expect("restart");
+    // No step can be used before the secret is confirmed.
+    assert!(!tx.use_totp_step(user.id, step).await.expect("use"));
+    assert!(tx.confirm_totp(user.id, step, now).await.expect("confirm"));
+    assert!(!tx.confirm_totp(user.id, step, now).await.expect("again"));
+    assert!(matches!(
+        tx.start_totp(user.id, &first).await,
+        Err(StoreError::Conflict(_))
+    ));
+    tx.commit(AuditEntry::new(cli(), "test.totp"))
+        .await
+        .expect("commit");
+    let stored = read().await;
+    let totp = stored.totp.expect("set up");
+    assert_eq!(totp.secret, second);
+    assert_eq!(totp.confirmed_at, Some(now));
+    assert_eq!(totp.last_step, Some(step));
+    assert!(stored.user.totp_enabled);
+    assert_eq!(store.user(user.id).await.expect("read"), stored.user);
+
+    let mut tx = store.write().await.expect("begin");
+    let next = TotpStep::from_stored(step.as_i64() + 1);
+    assert!(!tx.use_totp_step(user.id, step).await.expect("replay"));
+    assert!(tx.use_totp_step(user.id, next).await.expect("next"));
+    assert!(!tx.use_totp_step(user.id, next).await.expect("replay"));
+    assert!(!tx.use_totp_step(user.id, step).await.expect("earlier"));
+    assert!(tx.clear_totp(user.id).await.expect("clear"));
+    assert!(!tx.clear_totp(user.id).await.expect("nothing to clear"));
+    tx.commit(AuditEntry::new(cli(), "test.totp"))
+        .await
+        .expect("commit");
+    let cleared = read().await;
+    assert!(cleared.totp.is_none() && !cleared.user.totp_enabled);
+
+    let mps = OrgCode::parse("mps").expect("valid");
+    assert_eq!(
+        store.sign_in_policy(&mps).await.expect("read"),
+        SignInPolicy::default()
+    );
+    let mut tx = store.write().await.expect("begin");
+    let strict = SignInPolicy { require_totp: true };
+    tx.set_sign_in_policy(&mps, strict).await.expect("set");
+    assert!(matches!(
+        tx.set_sign_in_policy(&OrgCode::parse("atlantis").expect("valid"), strict)
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    tx.commit(AuditEntry::new(cli(), "test.policy"))
+        .await
+        .expect("commit");
+    assert_eq!(store.sign_in_policy(&mps).await.expect("read"), strict);
+    // Reloading the reference data keeps the policy.
+    seeded(store).await;
+    assert_eq!(store.sign_in_policy(&mps).await.expect("read"), strict);
+    assert_eq!(
+        store
+            .sign_in_policy(&OrgCode::parse("kent").expect("valid"))
+            .await
+            .expect("read"),
+        SignInPolicy::default()
+    );
+}
+
 concordat_store::on_both_engines!(
+    totp_secrets_confirm_once_and_steps_are_used_once,
     registrations_and_hits_round_trip,
     requests_decisions_and_role_history_round_trip,
     the_database_refuses_to_change_decisions_and_designations,

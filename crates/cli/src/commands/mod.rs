@@ -77,7 +77,7 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
-    /// Read the partner registry.
+    /// Read the partner registry; set an organisation's sign-in policy.
     #[command(subcommand)]
     Org(org::OrgCommand),
     /// Check the audit log.

@@ -1,4 +1,4 @@
-//! `concordat user`: add, list, disable and enable accounts.
+//! `concordat user`: add, list, disable and enable accounts; reset a second factor.
 
 use super::{Global, actor, describe, open_store, source};
 use clap::{Args, Subcommand};
@@ -31,6 +31,16 @@ pub enum UserCommand {
     /// Enable a disabled account.
     #[command(after_help = "Example:\n  concordat user enable j.smith")]
     Enable {
+        /// The account's username.
+        username: String,
+    },
+    /// Reset an account's two-factor sign-in (a lost authenticator): they sign in with
+    /// their password alone and can set up a new security code.
+    #[command(
+        name = "reset-totp",
+        after_help = "Example:\n  concordat user reset-totp j.smith"
+    )]
+    ResetTotp {
         /// The account's username.
         username: String,
     },
@@ -99,13 +109,19 @@ pub async fn run(global: &Global, command: UserCommand) -> anyhow::Result<ExitCo
                 .map_err(|e| anyhow::anyhow!("--organisation: {e}"))?;
             let users = store.users(&UserFilter { organisation }).await?;
             println!(
-                "{:<20} {:<28} {:<10} {:<8} {:<9} ROLES",
-                "USERNAME", "ORGANISATION", "STATUS", "CLEARED", "DG"
+                "{:<20} {:<28} {:<10} {:<8} {:<9} {:<5} ROLES",
+                "USERNAME", "ORGANISATION", "STATUS", "CLEARED", "DG", "2FA"
             );
             for u in &users {
                 println!(
-                    "{:<20} {:<28} {:<10} {:<8} {:<9} {}",
-                    u.username, u.organisation, u.status, u.clearance, u.dg_authority, u.roles
+                    "{:<20} {:<28} {:<10} {:<8} {:<9} {:<5} {}",
+                    u.username,
+                    u.organisation,
+                    u.status,
+                    u.clearance,
+                    u.dg_authority,
+                    if u.totp_enabled { "on" } else { "off" },
+                    u.roles
                 );
             }
             println!("{} account(s)", users.len());
@@ -119,6 +135,16 @@ pub async fn run(global: &Global, command: UserCommand) -> anyhow::Result<ExitCo
         UserCommand::Enable { username } => {
             set_status(&store, &username, UserStatus::Active, "user enable").await?;
             println!("Enabled {username}.");
+        }
+        UserCommand::ResetTotp { username } => {
+            let user = find(&store, &username).await?;
+            accounts::reset_totp(&store, actor("user reset-totp"), &source(), user.id)
+                .await
+                .map_err(describe)?;
+            println!(
+                "Reset two-factor sign-in for {}; they can set up a new security code.",
+                user.username
+            );
         }
     }
     store.close().await;

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use concordat_domain::people::{NewPassword, User};
 use concordat_domain::registry::Organisation;
+use concordat_domain::totp::SignInPolicy;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,6 +27,8 @@ pub(crate) struct Me {
     user: User,
     /// Their organisation.
     organisation: Organisation,
+    /// How their organisation's people must sign in.
+    sign_in_policy: SignInPolicy,
 }
 
 /// A password change.
@@ -38,7 +41,8 @@ pub(crate) struct PasswordChange {
     new_password: String,
 }
 
-/// Who am I? Answers even when a password change is required.
+/// Who am I? Answers even when a password change or setting up a second factor is
+/// required.
 #[utoipa::path(
     get,
     path = "/api/v1/me",
@@ -52,6 +56,7 @@ async fn me(who: Authenticated) -> axum::Json<Me> {
     axum::Json(Me {
         user: who.user,
         organisation: who.organisation,
+        sign_in_policy: who.sign_in_policy,
     })
 }
 

@@ -15,6 +15,7 @@ mod requests;
 pub(crate) mod session;
 mod subjects;
 mod tokens;
+mod totp;
 mod users;
 
 use crate::AppState;
@@ -69,6 +70,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(session::router())
         .merge(me::router())
+        .merge(totp::router())
         .merge(registry::router())
         .merge(users::router())
         .merge(tokens::router())

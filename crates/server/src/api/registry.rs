@@ -1,14 +1,16 @@
 //! The partner registry, the capability catalogue and the tasking and coordination
 //! groups: reference data any signed-in user may read.
 
-use crate::AppState;
+use super::admin_scope;
 use crate::auth::Principal;
-use crate::error::{AppError, Problem};
+use crate::error::{ApiJson, AppError, Problem};
+use crate::{AppState, ClientAddress, accounts};
 use axum::extract::{Path, Query, State};
 use concordat_domain::registry::{
     Capability, CapabilityCategory, GroupDefinition, OrgCode, Organisation, OrganisationKind,
     RocuRegion,
 };
+use concordat_domain::totp::SignInPolicy;
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
@@ -18,6 +20,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_organisations))
         .routes(routes!(get_organisation))
+        .routes(routes!(set_sign_in_policy))
         .routes(routes!(list_capabilities))
         .routes(routes!(list_groups))
 }
@@ -84,6 +87,39 @@ async fn get_organisation(
 ) -> Result<axum::Json<Organisation>, AppError> {
     let code = OrgCode::parse(&code).map_err(|_| AppError::NotFound)?;
     Ok(axum::Json(state.store.organisation(&code).await?))
+}
+
+/// Sets how an organisation's people must sign in: whether everyone needs a security
+/// code from an authenticator app. For the organisation's administrators and national
+/// agency administrators; another organisation is answered as if it did not exist.
+#[utoipa::path(
+    put,
+    path = "/api/v1/organisations/{code}/sign-in-policy",
+    tag = "registry",
+    params(("code" = String, Path, description = "The organisation's code, e.g. `met`")),
+    request_body = SignInPolicy,
+    responses(
+        (status = 200, body = SignInPolicy),
+        (status = 401, body = Problem),
+        (status = 403, description = "Not an administrator", body = Problem),
+        (status = 404, body = Problem),
+    )
+)]
+async fn set_sign_in_policy(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    who: Principal,
+    Path(code): Path<String>,
+    ApiJson(policy): ApiJson<SignInPolicy>,
+) -> Result<axum::Json<SignInPolicy>, AppError> {
+    let scope = admin_scope(&who)?;
+    let code = OrgCode::parse(&code).map_err(|_| AppError::NotFound)?;
+    if !scope.covers(&code) {
+        return Err(AppError::NotFound);
+    }
+    Ok(axum::Json(
+        accounts::set_sign_in_policy(&state.store, who.actor(), &source, &code, policy).await?,
+    ))
 }
 
 /// Lists the national agency's specialist capabilities and advice (Annex E).

@@ -11,7 +11,8 @@ use axum_extra::extract::cookie::{Cookie, SameSite};
 use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
 use concordat_domain::people::{User, Username, lockout};
 use concordat_domain::time::Timestamp;
-use concordat_store::NewSession;
+use concordat_domain::totp::TotpCode;
+use concordat_store::{NewSession, UserWithSecret};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -30,6 +31,11 @@ pub(crate) struct SignIn {
     username: String,
     /// Password.
     password: String,
+    /// The 6-digit security code from an authenticator app, for an account with
+    /// two-factor sign-in. Without it such an account is answered 401 with type
+    /// `/problems/totp-required`.
+    #[serde(default)]
+    totp: Option<String>,
 }
 
 /// A new session.
@@ -43,13 +49,21 @@ pub(crate) struct SessionStarted {
     expires_at: Timestamp,
 }
 
-/// Checks a username and password, honouring the sign-in limits, and records the
-/// attempt. Returns the user on success.
+/// Checks a username, password and — for an account with two-factor sign-in — its
+/// security code, honouring the sign-in limits, and records the attempt. Returns the
+/// user on success.
+///
+/// The password is checked first and a wrong one is answered the same whether or not
+/// the account has a second factor. With the right password, a missing code is
+/// [`AppError::TotpRequired`] (not a failure: clients ask for the code next), and a
+/// wrong or already used code counts as a failed sign-in, on the same path to a
+/// lockout as a wrong password.
 pub(crate) async fn check_credentials(
     state: &AppState,
     source: &str,
     username: &str,
     password: &str,
+    totp: Option<&TotpCode>,
 ) -> Result<User, AppError> {
     if let Err(wait) = state.sign_in_limiter.check(source, username) {
         return Err(AppError::RateLimited {
@@ -73,45 +87,92 @@ pub(crate) async fn check_credentials(
     }
     let hash = account.as_ref().map(|a| a.password_hash.as_str());
     let matches = auth::verify_password(password, hash).await?;
-    match account {
-        Some(account) if matches && account.user.is_active() => {
-            if account.failed_sign_ins > 0 {
-                let mut tx = state.store.write().await?;
-                tx.clear_failed_sign_ins(account.user.id).await?;
-                tx.commit(
-                    AuditEntry::new(Actor::System, "session.failures-cleared")
-                        .record(RecordRef::new("user", account.user.id))
-                        .source(source),
-                )
-                .await?;
-            }
-            Ok(account.user)
+    let account = match account {
+        Some(account) if matches && account.user.is_active() => account,
+        account => {
+            record_failure(state, source, username, account.as_ref(), now, "password").await?;
+            return Err(AppError::BadCredentials);
         }
-        _ => {
-            let mut tx = state.store.write().await?;
-            if let Some(account) = &account {
-                let failures = tx
-                    .record_failed_sign_in(account.user.id, |n| lockout(n).map(|d| now.plus(d)))
-                    .await?;
-                if lockout(failures).is_some() {
-                    tx.audit(
-                        AuditEntry::new(Actor::System, "session.locked")
-                            .record(RecordRef::new("user", account.user.id))
-                            .source(source)
-                            .detail(json!({ "failures": failures })),
-                    )
-                    .await?;
-                }
-            }
-            tx.commit(
-                AuditEntry::new(Actor::System, "session.sign-in-failed")
+    };
+    let failures_cleared = account.failed_sign_ins;
+    if let Some(stored) = account.totp.as_ref().filter(|t| t.is_confirmed()) {
+        let Some(code) = totp else {
+            return Err(AppError::TotpRequired);
+        };
+        let step = stored.secret.verify(code, now);
+        let mut tx = state.store.write().await?;
+        // The step is used in the same statement that checks it was not used before,
+        // so two requests with one code cannot both get in.
+        let used = match step {
+            Some(step) => tx.use_totp_step(account.user.id, step).await?,
+            None => false,
+        };
+        if !used {
+            drop(tx);
+            record_failure(state, source, username, Some(&account), now, "totp").await?;
+            return Err(AppError::BadTotp);
+        }
+        if failures_cleared > 0 {
+            tx.clear_failed_sign_ins(account.user.id).await?;
+        }
+        tx.commit(
+            AuditEntry::new(Actor::System, "session.second-factor")
+                .record(RecordRef::new("user", account.user.id))
+                .source(source)
+                .detail(json!({ "failures_cleared": failures_cleared })),
+        )
+        .await?;
+    } else if failures_cleared > 0 {
+        let mut tx = state.store.write().await?;
+        tx.clear_failed_sign_ins(account.user.id).await?;
+        tx.commit(
+            AuditEntry::new(Actor::System, "session.failures-cleared")
+                .record(RecordRef::new("user", account.user.id))
+                .source(source),
+        )
+        .await?;
+    }
+    Ok(account.user)
+}
+
+/// Counts a failed sign-in against `account` (if the name is one), locks it when the
+/// policy says so, and records the failure and which `factor` failed.
+async fn record_failure(
+    state: &AppState,
+    source: &str,
+    username: &str,
+    account: Option<&UserWithSecret>,
+    now: Timestamp,
+    factor: &str,
+) -> Result<(), AppError> {
+    let mut tx = state.store.write().await?;
+    if let Some(account) = account {
+        let failures = tx
+            .record_failed_sign_in(account.user.id, |n| lockout(n).map(|d| now.plus(d)))
+            .await?;
+        if lockout(failures).is_some() {
+            tx.audit(
+                AuditEntry::new(Actor::System, "session.locked")
+                    .record(RecordRef::new("user", account.user.id))
                     .source(source)
-                    .detail(json!({ "username": username.chars().take(64).collect::<String>() })),
+                    .detail(json!({ "failures": failures })),
             )
             .await?;
-            Err(AppError::BadCredentials)
         }
     }
+    // Which factor failed is recorded only when the password was right, so the log
+    // tells an administrator that someone has the password.
+    let mut detail = json!({ "username": username.chars().take(64).collect::<String>() });
+    if factor != "password" {
+        detail["factor"] = json!(factor);
+    }
+    tx.commit(
+        AuditEntry::new(Actor::System, "session.sign-in-failed")
+            .source(source)
+            .detail(detail),
+    )
+    .await?;
+    Ok(())
 }
 
 /// Starts a session for `user` and returns the cookie to set and the session's CSRF token.
@@ -197,8 +258,8 @@ pub(crate) async fn end_session(
     request_body = SignIn,
     responses(
         (status = 201, description = "Signed in; the session cookie is set", body = SessionStarted),
-        (status = 401, description = "The username or password is not right", body = Problem),
-        (status = 422, description = "A field is not valid", body = Problem),
+        (status = 401, description = "The username or password is not right; or the account needs its security code (`/problems/totp-required`), or the code is wrong or used (`/problems/bad-totp`)", body = Problem),
+        (status = 422, description = "A field is not valid (a `totp` that is not six digits)", body = Problem),
         (status = 429, description = "Too many attempts", body = Problem),
     )
 )]
@@ -208,7 +269,15 @@ async fn sign_in(
     jar: CookieJar,
     ApiJson(body): ApiJson<SignIn>,
 ) -> Result<Response, AppError> {
-    let user = check_credentials(&state, &source, &body.username, &body.password).await?;
+    let totp = body.totp.as_deref().map(TotpCode::parse).transpose()?;
+    let user = check_credentials(
+        &state,
+        &source,
+        &body.username,
+        &body.password,
+        totp.as_ref(),
+    )
+    .await?;
     let (cookie, csrf_token, expires_at) = start_session(&state, &source, &user).await?;
     Ok((
         StatusCode::CREATED,

@@ -25,6 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_user))
         .routes(routes!(disable_user))
         .routes(routes!(enable_user))
+        .routes(routes!(reset_totp))
 }
 
 /// An account to create.
@@ -251,4 +252,31 @@ async fn enable_user(
     Path(id): Path<String>,
 ) -> Result<axum::Json<User>, AppError> {
     set_status(state, source, who, id, UserStatus::Active).await
+}
+
+/// Resets a user's two-factor sign-in (a lost authenticator): they sign in with their
+/// password alone and can set it up again, as their organisation may require.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/users/{id}/totp",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's identifier")),
+    responses(
+        (status = 200, body = User),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+    )
+)]
+async fn reset_totp(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    who: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<User>, AppError> {
+    let scope = admin_scope(&who)?;
+    let user = managed_user(&state, &scope, &id).await?;
+    Ok(axum::Json(
+        accounts::reset_totp(&state.store, who.actor(), &source, user.id).await?,
+    ))
 }

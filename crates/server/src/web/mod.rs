@@ -3,7 +3,7 @@
 //! everyone else to the sign-in page.
 
 use crate::api::session::{check_credentials, end_session, start_session};
-use crate::auth::{self, Authenticated, csrf_matches};
+use crate::auth::{self, Authenticated, Pending, csrf_matches};
 use crate::error::{AppError, FieldProblem};
 use crate::{AppState, ClientAddress, accounts};
 use askama::Template;
@@ -17,6 +17,7 @@ use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use concordat_domain::people::{NewPassword, User};
 use concordat_domain::registry::Organisation;
+use concordat_domain::totp::TotpCode;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -55,7 +56,9 @@ pub(crate) fn not_found_page() -> Response {
 }
 
 /// A signed-in user on a page. Anyone else is sent to sign in; a user who must change
-/// their password is sent to do so (unless this is that page).
+/// their password is sent to do so (unless this is that page). A user who must set up
+/// a second factor sees only the home page, which says so (there is no page to set it
+/// up yet: the API does it).
 struct PageUser(Authenticated);
 
 impl FromRequestParts<AppState> for PageUser {
@@ -64,10 +67,18 @@ impl FromRequestParts<AppState> for PageUser {
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         match auth::authenticate(parts, state).await {
             Ok(Some(who)) => {
-                if who.user.must_change_password && parts.uri.path() != "/account/password" {
-                    return Err(Redirect::to("/account/password").into_response());
+                let path = parts.uri.path();
+                match who.pending() {
+                    Some(Pending::PasswordChange) if path != "/account/password" => {
+                        Err(Redirect::to("/account/password").into_response())
+                    }
+                    Some(Pending::TotpEnrolment)
+                        if !["/", "/sign-out", "/account/password"].contains(&path) =>
+                    {
+                        Err(Redirect::to("/").into_response())
+                    }
+                    _ => Ok(Self(who)),
                 }
-                Ok(Self(who))
             }
             Ok(None) | Err(AppError::Unauthenticated) => {
                 Err(Redirect::to("/sign-in").into_response())
@@ -172,6 +183,8 @@ struct SignInForm {
     username: String,
     #[serde(default)]
     password: String,
+    #[serde(default)]
+    totp: String,
 }
 
 async fn sign_in(
@@ -214,11 +227,51 @@ async fn sign_in(
     if form.password.is_empty() {
         errors.push(problem("password", "Enter your password"));
     }
+    let totp = if form.totp.trim().is_empty() {
+        None
+    } else {
+        match TotpCode::parse(&form.totp) {
+            Ok(code) => Some(code),
+            Err(_) => {
+                errors.push(problem(
+                    "totp",
+                    "Enter the 6-digit security code from your authenticator app",
+                ));
+                None
+            }
+        }
+    };
     if !errors.is_empty() {
         return again(StatusCode::UNPROCESSABLE_ENTITY, errors);
     }
-    let user = match check_credentials(&state, &source, &form.username, &form.password).await {
+    let checked = check_credentials(
+        &state,
+        &source,
+        &form.username,
+        &form.password,
+        totp.as_ref(),
+    )
+    .await;
+    let user = match checked {
         Ok(user) => user,
+        Err(AppError::TotpRequired) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                vec![problem(
+                    "totp",
+                    "Enter the security code from your authenticator app",
+                )],
+            );
+        }
+        Err(AppError::BadTotp) => {
+            return again(
+                StatusCode::UNAUTHORIZED,
+                vec![problem(
+                    "totp",
+                    "The security code is not right, or has been used already: wait for the next one",
+                )],
+            );
+        }
         Err(AppError::BadCredentials) => {
             return again(
                 StatusCode::UNAUTHORIZED,
@@ -280,10 +333,12 @@ struct HomePage {
     user: User,
     organisation: Organisation,
     csrf_token: String,
+    totp_enrolment_required: bool,
 }
 
 async fn home(PageUser(who): PageUser) -> HomePage {
     HomePage {
+        totp_enrolment_required: who.pending() == Some(Pending::TotpEnrolment),
         csrf_token: who.csrf_token().unwrap_or_default().to_owned(),
         user: who.user,
         organisation: who.organisation,

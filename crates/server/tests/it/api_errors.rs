@@ -76,10 +76,19 @@ async fn the_api_document_is_openapi_3_1_and_covers_every_route(app: &TestApp) {
         "/api/v1/tokens/{id}",
         "/api/v1/audit/verify",
         "/api/v1/organisations/{code}",
+        "/api/v1/organisations/{code}/sign-in-policy",
+        "/api/v1/me/totp",
+        "/api/v1/me/totp/confirm",
+        "/api/v1/users/{id}/totp",
     ] {
         assert!(doc.json["paths"].get(path).is_some(), "{path} undocumented");
     }
-    assert!(doc.json["components"]["schemas"].get("Problem").is_some());
+    for schema in ["Problem", "SignInPolicy", "TotpEnrolment", "TotpCodeBody"] {
+        assert!(
+            doc.json["components"]["schemas"].get(schema).is_some(),
+            "{schema} missing"
+        );
+    }
 }
 
 async fn broken_bodies_are_answered_with_problems_naming_the_field(app: &TestApp) {

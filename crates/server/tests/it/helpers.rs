@@ -416,3 +416,71 @@ macro_rules! stories {
 pub fn rules() -> concordat_server::rules::Rules {
     concordat_server::rules::Rules::load(None).expect("built-in rules")
 }
+
+/// The security code `offset` steps from now for `secret`, as an authenticator app
+/// would show it. Waits for the next step when this one is about to end, so that the
+/// server sees the same step as the code was made for.
+pub async fn totp_code(secret: &concordat_domain::totp::TotpSecret, offset: i64) -> String {
+    use concordat_domain::time::Timestamp;
+    let into_step = Timestamp::now().as_micros().rem_euclid(30_000_000);
+    if into_step > 25_000_000 {
+        let wait = u64::try_from(30_000_000 - into_step).unwrap_or(0) + 100_000;
+        tokio::time::sleep(std::time::Duration::from_micros(wait)).await;
+    }
+    let at = Timestamp::now().as_micros() + offset * 30_000_000;
+    secret
+        .code_at(Timestamp::from_micros(at).expect("in range"))
+        .as_str()
+        .to_owned()
+}
+
+/// Gives `username` a confirmed second factor in the store, as if they had set it up
+/// long ago (no code used yet), and returns its secret.
+pub async fn with_totp(app: &TestApp, username: &str) -> concordat_domain::totp::TotpSecret {
+    use concordat_domain::time::Timestamp;
+    use concordat_domain::totp::{SECRET_BYTES, TotpSecret, TotpStep};
+    let user = app
+        .store
+        .user_by_username(&Username::parse(username).expect("valid"))
+        .await
+        .expect("reads")
+        .expect("exists")
+        .user;
+    let mut seed = [0u8; SECRET_BYTES];
+    seed[..username.len().min(SECRET_BYTES)]
+        .copy_from_slice(&username.as_bytes()[..username.len().min(SECRET_BYTES)]);
+    let secret = TotpSecret::from_random(seed);
+    let long_ago = Timestamp::from_micros(0).expect("epoch");
+    let mut tx = app.store.write().await.expect("begin");
+    tx.start_totp(user.id, &secret).await.expect("start");
+    tx.confirm_totp(user.id, TotpStep::at(long_ago), long_ago)
+        .await
+        .expect("confirm");
+    tx.commit(concordat_domain::audit::AuditEntry::new(
+        Actor::System,
+        "story.totp",
+    ))
+    .await
+    .expect("commit");
+    secret
+}
+
+/// Signs in over the API with a security code and returns the session.
+pub async fn sign_in_with_code(app: &TestApp, username: &str, code: &str) -> Who {
+    let response = app
+        .call(
+            Method::POST,
+            "/api/v1/session",
+            &Who::Nobody,
+            Some(serde_json::json!({ "username": username, "password": PASSWORD, "totp": code })),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
+    Who::Session {
+        cookie: response.session_cookie().expect("a session cookie"),
+        csrf: response.json["csrf_token"]
+            .as_str()
+            .expect("csrf")
+            .to_owned(),
+    }
+}

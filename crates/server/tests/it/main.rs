@@ -15,4 +15,5 @@ mod registry;
 mod sign_in;
 mod tasking;
 mod tokens;
+mod totp;
 mod users;

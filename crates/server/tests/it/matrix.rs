@@ -274,6 +274,15 @@ fn expect(caller: &Caller, callers: Callers, target: Target) -> Expect {
                 Expect::Refused
             }
         }
+        Target::Administered => {
+            if !role_allowed {
+                Expect::Refused
+            } else if caller.own {
+                Expect::Admitted
+            } else {
+                Expect::Hidden
+            }
+        }
         Target::Owned(_) => {
             if !role_allowed {
                 Expect::Refused

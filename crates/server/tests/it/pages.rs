@@ -221,7 +221,62 @@ async fn every_state_changing_form_carries_and_checks_a_csrf_token(app: &TestApp
     assert_eq!(home.status(), StatusCode::OK);
 }
 
+/// The sign-in form takes the security code of an account with two-factor sign-in.
+async fn a_user_with_a_security_code_signs_in_with_the_form(app: &TestApp) {
+    let secret = crate::helpers::with_totp(app, "mps.tasking").await;
+    let page = app.get("/sign-in", &Who::Nobody).await;
+    assert!(page.text.contains("Security code"), "{}", page.text);
+    let csrf = hidden_csrf(&page.text);
+    let csrf_cookie = cookie_pair(&page, "concordat_sign_in_csrf");
+    let attempt = |code: String| {
+        let (csrf, csrf_cookie) = (csrf.clone(), csrf_cookie.clone());
+        async move {
+            post_form(
+                app,
+                "/sign-in",
+                &[&csrf_cookie],
+                &[
+                    ("csrf_token", &csrf),
+                    ("username", "mps.tasking"),
+                    ("password", PASSWORD),
+                    ("totp", &code),
+                ],
+            )
+            .await
+        }
+    };
+    let missing = attempt(String::new()).await;
+    assert_eq!(missing.status, StatusCode::UNAUTHORIZED);
+    assert!(missing.session_cookie().is_none());
+    assert!(
+        missing
+            .text
+            .contains("Enter the security code from your authenticator app"),
+        "{}",
+        missing.text
+    );
+    let malformed = attempt("12ab".to_owned()).await;
+    assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let code = crate::helpers::totp_code(&secret, 0).await;
+    let signed_in = attempt(format!("{} {}", &code[..3], &code[3..])).await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    assert!(signed_in.session_cookie().is_some());
+    let replayed = attempt(code).await;
+    assert_eq!(replayed.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        replayed.text.contains("has been used already"),
+        "{}",
+        replayed.text
+    );
+}
+
 stories!(
+    a_user_with_a_security_code_signs_in_with_the_form,
     a_user_signs_in_with_the_form_and_out_again,
     user_input_is_escaped_on_the_page,
     every_state_changing_form_carries_and_checks_a_csrf_token,
