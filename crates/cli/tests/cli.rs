@@ -248,6 +248,23 @@ async fn audit_verify_reports_the_first_broken_entry(store: &Store, url: &Databa
     ));
     let out = ok(concordat(url, &["audit", "verify"]));
     assert!(out.contains("The audit log is intact: 3 entries"), "{out}");
+    // The head printed is an anchor to publish; the log must keep what it names.
+    let anchor = out
+        .split("head ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .map(|a| a.trim_end_matches('.').to_owned())
+        .expect("a head");
+    ok(concordat(url, &["audit", "verify", "--anchor", &anchor]));
+    let bad = concordat(url, &["audit", "verify", "--anchor", "3:nothex"]);
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("--anchor"), "{}", bad.stderr);
+    // Cutting the newest entry off the end leaves a sound chain; only the anchor shows it.
+    store.cut_audit_log_for_test(2).await.expect("cut");
+    ok(concordat(url, &["audit", "verify"]));
+    let cut = concordat(url, &["audit", "verify", "--anchor", &anchor]);
+    assert_eq!(cut.code, 1);
+    assert!(cut.stdout.contains("cut off the end"), "{}", cut.stdout);
     store
         .tamper_audit_entry_for_test(2, "mallory")
         .await

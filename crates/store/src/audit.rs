@@ -121,6 +121,8 @@ pub struct ChainReport {
     pub checked: i64,
     /// The hash of the last sound entry.
     pub head: ChainHash,
+    /// The number of the last entry read.
+    pub last_seq: i64,
     /// The first break found, if any.
     pub first_break: Option<ChainBreak>,
 }
@@ -162,9 +164,22 @@ impl Store {
     /// number of entries checked so far.
     pub async fn verify_audit_chain(
         &self,
+        progress: impl FnMut(i64),
+    ) -> Result<ChainReport, StoreError> {
+        self.verify_audit_chain_against(None, progress).await
+    }
+
+    /// As [`Store::verify_audit_chain`], and also checks an anchor: a head published
+    /// outside the database earlier (`concordat audit verify` prints it), as the entry
+    /// number and its hash. The chain alone cannot show that its newest entries were cut
+    /// off the end; an anchor can, for everything up to it.
+    pub async fn verify_audit_chain_against(
+        &self,
+        anchor: Option<(i64, ChainHash)>,
         mut progress: impl FnMut(i64),
     ) -> Result<ChainReport, StoreError> {
         let mut verifier = ChainVerifier::default();
+        let mut last_seq = 0_i64;
         let mut reader = self.reader().await?;
         let mut after = 0_i64;
         loop {
@@ -178,10 +193,27 @@ impl Store {
                     seq,
                     reason: e.to_string(),
                 });
-                if let Err(found) = checked.and_then(|record| verifier.push(&record)) {
+                let anchored = |record: AuditRecord| match anchor {
+                    Some((at, hash)) if record.seq == at && record.hash != hash => {
+                        Err(ChainBreak {
+                            seq,
+                            reason: format!(
+                                "the published anchor says entry {at} has hash {hash}, but it has {}",
+                                record.hash
+                            ),
+                        })
+                    }
+                    _ => Ok(record),
+                };
+                last_seq = seq;
+                if let Err(found) = checked
+                    .and_then(anchored)
+                    .and_then(|record| verifier.push(&record))
+                {
                     return Ok(ChainReport {
                         checked: verifier.checked(),
                         head: verifier.head(),
+                        last_seq,
                         first_break: Some(found),
                     });
                 }
@@ -189,9 +221,25 @@ impl Store {
             after = last;
             progress(verifier.checked());
         }
+        if let Some((at, hash)) = anchor
+            && at > last_seq
+        {
+            return Ok(ChainReport {
+                checked: verifier.checked(),
+                head: verifier.head(),
+                last_seq,
+                first_break: Some(ChainBreak {
+                    seq: at,
+                    reason: format!(
+                        "the published anchor names entry {at} (hash {hash}), but the log ends at entry {last_seq}: entries were cut off the end"
+                    ),
+                }),
+            });
+        }
         Ok(ChainReport {
             checked: verifier.checked(),
             head: verifier.head(),
+            last_seq,
             first_break: None,
         })
     }

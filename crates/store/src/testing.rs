@@ -186,4 +186,25 @@ impl Store {
         }
         Ok(())
     }
+
+    /// Removes every audit entry after `seq`, as an intruder with the database owner's
+    /// rights could to hide what they did last: the chain that is left is sound.
+    pub async fn cut_audit_log_for_test(&self, after: i64) -> Result<(), crate::StoreError> {
+        let delete = format!("DELETE FROM audit_log WHERE seq > {after}");
+        match self.engine() {
+            crate::Engine::Sqlite => {
+                self.tamper_for_test("DROP TRIGGER audit_log_no_delete")
+                    .await?;
+                self.tamper_for_test(&delete).await?;
+            }
+            crate::Engine::Postgres => {
+                self.tamper_for_test("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_change")
+                    .await?;
+                self.tamper_for_test(&delete).await?;
+                self.tamper_for_test("ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_change")
+                    .await?;
+            }
+        }
+        Ok(())
+    }
 }

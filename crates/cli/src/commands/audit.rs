@@ -10,10 +10,18 @@ use std::process::ExitCode;
 pub enum AuditCommand {
     /// Check every entry of the audit log against the one before it. Exits with 1 and
     /// names the first broken entry if the log was tampered with.
+    ///
+    /// It prints the head as SEQ:HASH: publish that outside the database (in the
+    /// tasking group's minutes, say) and pass it back with --anchor later, to show that
+    /// no entry up to it was removed from the end.
     #[command(
-        after_help = "Example:\n  concordat audit verify --database-url postgres://concordat@db/concordat"
+        after_help = "Example:\n  concordat audit verify --database-url postgres://concordat@db/concordat\n  concordat audit verify --anchor 1042:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
     )]
-    Verify,
+    Verify {
+        /// An earlier head, as SEQ:HASH, that the log must still contain.
+        #[arg(long)]
+        anchor: Option<String>,
+    },
     /// Who read or changed a record, when, from where and through what, from the audit
     /// log (oldest first).
     #[command(
@@ -28,7 +36,7 @@ pub enum AuditCommand {
 
 pub async fn run(global: &Global, command: AuditCommand) -> anyhow::Result<ExitCode> {
     match command {
-        AuditCommand::Verify => verify(global).await,
+        AuditCommand::Verify { anchor } => verify(global, anchor.as_deref()).await,
         AuditCommand::WhoSaw { record } => who_saw(global, &record).await,
     }
 }
@@ -98,22 +106,38 @@ async fn who_saw(global: &Global, record: &str) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-async fn verify(global: &Global) -> anyhow::Result<ExitCode> {
+async fn verify(global: &Global, anchor: Option<&str>) -> anyhow::Result<ExitCode> {
+    let anchor = anchor
+        .map(|text| {
+            text.split_once(':')
+                .and_then(|(seq, hash)| {
+                    Some((
+                        seq.parse::<i64>().ok()?,
+                        concordat_domain::audit::ChainHash::from_hex(hash)?,
+                    ))
+                })
+                .ok_or_else(|| {
+                    anyhow::anyhow!("--anchor: give it as SEQ:HASH, as `audit verify` printed it")
+                })
+        })
+        .transpose()?;
     let store = open_store(global).await?;
     let bar = ProgressBar::new_spinner();
     bar.set_style(ProgressStyle::with_template(
         "{spinner} checked {pos} entries ({per_sec})",
     )?);
     let report = store
-        .verify_audit_chain(|checked| bar.set_position(u64::try_from(checked).unwrap_or(0)))
+        .verify_audit_chain_against(anchor, |checked| {
+            bar.set_position(u64::try_from(checked).unwrap_or(0))
+        })
         .await?;
     bar.finish_and_clear();
     store.close().await;
     match report.first_break {
         None => {
             println!(
-                "The audit log is intact: {} entries, head {}.",
-                report.checked, report.head
+                "The audit log is intact: {} entries, head {}:{}.",
+                report.checked, report.last_seq, report.head
             );
             Ok(ExitCode::SUCCESS)
         }
