@@ -16,6 +16,18 @@ async fn post_form(app: &TestApp, path: &str, cookies: &[&str], form: &[(&str, &
     Response::from_reqwest(response).await
 }
 
+/// GET `path` as a browser holding `cookie` would.
+async fn get_with_cookie(app: &TestApp, path: &str, cookie: &str) -> Response {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("answers");
+    Response::from_reqwest(response).await
+}
+
 fn hidden_csrf(html: &str) -> String {
     let start = html
         .find("name=\"csrf_token\" value=\"")
@@ -91,14 +103,7 @@ async fn a_user_signs_in_with_the_form_and_out_again(app: &TestApp) {
     assert_eq!(signed_in.headers["location"], "/");
     let session = cookie_pair(&signed_in, "__Host-concordat_session");
 
-    let home = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .expect("answers");
-    let home = Response::from_reqwest(home).await;
+    let home = get_with_cookie(app, "/", &session).await;
     assert_eq!(home.status, StatusCode::OK);
     assert!(home.text.contains("mps.tasking") && home.text.contains("Metropolitan"));
     let session_csrf = hidden_csrf(&home.text);
@@ -113,14 +118,8 @@ async fn a_user_signs_in_with_the_form_and_out_again(app: &TestApp) {
     )
     .await;
     assert_eq!(out.status, StatusCode::SEE_OTHER);
-    let after = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(after.status(), StatusCode::SEE_OTHER);
+    let after = get_with_cookie(app, "/", &session).await;
+    assert_eq!(after.status, StatusCode::SEE_OTHER);
 }
 
 async fn user_input_is_escaped_on_the_page(app: &TestApp) {
@@ -177,14 +176,7 @@ async fn every_state_changing_form_carries_and_checks_a_csrf_token(app: &TestApp
     let session = cookie_pair(&signed_in, "__Host-concordat_session");
     let mut forms = post_forms(&page.text);
     for path in ["/", "/account/password"] {
-        let page = app
-            .client
-            .get(app.url(path))
-            .header("cookie", &session)
-            .send()
-            .await
-            .expect("answers");
-        let page = Response::from_reqwest(page).await;
+        let page = get_with_cookie(app, path, &session).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         forms.extend(post_forms(&page.text));
     }
@@ -211,14 +203,8 @@ async fn every_state_changing_form_carries_and_checks_a_csrf_token(app: &TestApp
         }
     }
     // The session survived every forged sign-out.
-    let home = app
-        .client
-        .get(app.url("/"))
-        .header("cookie", &session)
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(home.status(), StatusCode::OK);
+    let home = get_with_cookie(app, "/", &session).await;
+    assert_eq!(home.status, StatusCode::OK);
 }
 
 /// The sign-in form takes the security code of an account with two-factor sign-in.
