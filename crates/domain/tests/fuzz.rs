@@ -132,12 +132,12 @@ fn arb_fragment() -> impl Strategy<Value = String> {
 fn arb_edit() -> impl Strategy<Value = Edit> {
     let at = any::<usize>();
     prop_oneof![
-        (at.clone(), 1..40usize).prop_map(|(at, len)| Edit::Delete { at, len }),
-        (at.clone(), arb_fragment()).prop_map(|(at, text)| Edit::Insert { at, text }),
-        (at.clone(), arb_fragment()).prop_map(|(at, text)| Edit::Replace { at, text }),
-        at.clone().prop_map(|at| Edit::DuplicateLine { at }),
-        at.clone().prop_map(|at| Edit::DeleteLine { at }),
-        (at.clone(), at).prop_map(|(a, b)| Edit::SwapLines { a, b }),
+        (at, 1..40usize).prop_map(|(at, len)| Edit::Delete { at, len }),
+        (at, arb_fragment()).prop_map(|(at, text)| Edit::Insert { at, text }),
+        (at, arb_fragment()).prop_map(|(at, text)| Edit::Replace { at, text }),
+        at.prop_map(|at| Edit::DuplicateLine { at }),
+        at.prop_map(|at| Edit::DeleteLine { at }),
+        (at, at).prop_map(|(a, b)| Edit::SwapLines { a, b }),
     ]
 }
 
