@@ -75,7 +75,14 @@ impl Features {
                         continue;
                     }
                     let f = name_features(&n, interner);
-                    if !names.contains(&f) {
+                    if names.contains(&f) {
+                        // Interning counted the duplicate's values once more; it is not
+                        // kept, so its count must not be either, or removing the record
+                        // would leave them behind.
+                        for sym in [f.given, f.middle, f.surname, f.part_first, f.part_last] {
+                            interner.unsym(sym);
+                        }
+                    } else {
                         names.push(f);
                     }
                 }
@@ -273,9 +280,15 @@ pub(crate) fn org_name(raw: &str) -> String {
 fn addresses(raw: &[AddressValue], interner: &mut impl Interner) -> Box<[AddrF]> {
     let mut out: Vec<AddrF> = Vec::with_capacity(raw.len());
     for a in raw {
-        if let Some(f) = address(a, interner)
-            && !out.contains(&f)
-        {
+        let Some(f) = address(a, interner) else {
+            continue;
+        };
+        if out.contains(&f) {
+            // As for a duplicate name: take back what interning it counted.
+            for sym in [f.number, f.street, f.town, f.postcode, f.key] {
+                interner.unsym(sym);
+            }
+        } else {
             out.push(f);
         }
     }

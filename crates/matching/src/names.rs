@@ -127,8 +127,14 @@ impl Phonetic {
         }
     }
 
-    /// The primary code as text, via the `Encoder` trait (for tests and display).
+    /// The primary code as text, via the `Encoder` trait (for tests and display); empty
+    /// for a word that is not ASCII, as in [`Phonetic::of`].
     pub fn primary_text(word: &str) -> String {
+        // rphonetic's Double Metaphone slices by byte and panics inside a character of
+        // more than one byte.
+        if !word.is_ascii() {
+            return String::new();
+        }
         DoubleMetaphone::default().encode(word)
     }
 
@@ -208,6 +214,9 @@ mod tests {
         assert!(Phonetic::of("catherine").sounds_like(Phonetic::of("kathryn")));
         assert!(!Phonetic::of("smith").sounds_like(Phonetic::of("jones")));
         assert_eq!(Phonetic::primary_text("jumped"), "JMPT");
+        // Found by fuzzing: rphonetic panicked on these.
+        assert_eq!(Phonetic::primary_text("W À"), "");
+        assert_eq!(Phonetic::primary_text("c𐄀"), "");
     }
 
     #[test]

@@ -229,11 +229,18 @@ impl Resolver<'_> {
 /// looked up there with unknown values in an overlay (query).
 pub(crate) trait Interner {
     fn sym(&mut self, tag: Tag, text: &str) -> Sym;
+
+    /// Takes back one `sym` for a value that is not kept after all (a duplicate).
+    fn unsym(&mut self, sym: Sym);
 }
 
 impl Interner for Symbols {
     fn sym(&mut self, tag: Tag, text: &str) -> Sym {
         self.intern(tag, text)
+    }
+
+    fn unsym(&mut self, sym: Sym) {
+        self.release(sym);
     }
 }
 
@@ -252,6 +259,9 @@ impl Interner for QueryInterner<'_> {
         self.overlay.entries.push(Entry::new(tag, text));
         sym
     }
+
+    /// A query counts nothing, so there is nothing to take back.
+    fn unsym(&mut self, _sym: Sym) {}
 }
 
 impl QueryInterner<'_> {

@@ -451,6 +451,26 @@ proptest! {
 }
 
 #[test]
+fn a_record_with_a_name_or_address_given_twice_leaves_no_trace() {
+    // Found by fuzzing (tests/fuzz.rs): a repeated alias or address was counted twice
+    // when registered but forgotten once when removed.
+    let mut e = Engine::new(EngineConfig::default());
+    let empty = e.stats();
+    let mut p = with_address(
+        person("Ann", "Lee", "1990-01-01"),
+        "3",
+        "High Street",
+        "SW1A 1AA",
+    );
+    p.names.push(Name::Full("Ann Lee".into()));
+    let again = p.addresses[0].clone();
+    p.addresses.push(again);
+    e.insert(1, &Record::Person(p));
+    assert!(e.remove(1));
+    assert_eq!(e.stats(), empty);
+}
+
+#[test]
 fn removing_everything_leaves_an_empty_engine() {
     let mut e = Engine::new(EngineConfig::default());
     let empty = e.stats();

@@ -1,6 +1,7 @@
 //! `concordat bench`: how fast the deconfliction engine is, and how accurate.
 
 use super::linkage::{Bar, Mapping, read_people};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use concordat_matching::{
     AddressValue, Engine, EngineConfig, Name, Person, Record, Sex, dedupe, link,
@@ -386,18 +387,61 @@ fn unordered(a: &str, b: &str) -> (String, String) {
 }
 
 fn read_truth(path: &Path, ordered: bool) -> anyhow::Result<HashSet<(String, String)>> {
-    let mut reader = csv::Reader::from_reader(super::linkage::open(path)?);
-    let mut out = HashSet::new();
+    read_truth_from(super::linkage::open(path)?)
+        .map(|pairs| {
+            pairs
+                .into_iter()
+                .map(|(a, b)| if ordered { (a, b) } else { unordered(&a, &b) })
+                .collect()
+        })
+        .with_context(|| path.display().to_string())
+}
+
+/// The pairs of a truth file (a header, then two ids a row), in file order.
+pub(super) fn read_truth_from(source: impl std::io::Read) -> anyhow::Result<Vec<(String, String)>> {
+    let mut reader = csv::Reader::from_reader(source);
+    let mut out = Vec::new();
     for row in reader.records() {
-        let row = row?;
+        let row = row.map_err(row_error)?;
         let (a, b) = (row.get(0).unwrap_or(""), row.get(1).unwrap_or(""));
-        out.insert(if ordered {
-            (a.to_owned(), b.to_owned())
-        } else {
-            unordered(a, b)
-        });
+        out.push((a.to_owned(), b.to_owned()));
     }
     Ok(out)
+}
+
+/// The rows of each cluster of a synthetic file (`rec_id` and `cluster_id` columns).
+pub(super) fn read_clusters(
+    source: impl std::io::Read,
+) -> anyhow::Result<HashMap<String, Vec<String>>> {
+    let mut reader = csv::Reader::from_reader(source);
+    let headers = reader.headers().map_err(row_error)?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let (Some(id_col), Some(cluster_col)) = (col("rec_id"), col("cluster_id")) else {
+        anyhow::bail!("needs rec_id and cluster_id columns");
+    };
+    let mut clusters: HashMap<String, Vec<String>> = HashMap::new();
+    for row in reader.records() {
+        let row = row.map_err(row_error)?;
+        if let (Some(id), Some(c)) = (row.get(id_col), row.get(cluster_col)) {
+            clusters
+                .entry(c.to_owned())
+                .or_default()
+                .push(id.to_owned());
+        }
+    }
+    Ok(clusters)
+}
+
+/// A CSV error as "line N: what is wrong".
+fn row_error(e: csv::Error) -> anyhow::Error {
+    match e.position() {
+        Some(p) => anyhow::anyhow!(
+            "line {}: {}",
+            p.line(),
+            super::linkage::describe_csv_error(&e)
+        ),
+        None => anyhow::Error::new(e),
+    }
 }
 
 fn febrl3(data: &Path, config: &EngineConfig) -> anyhow::Result<Score> {
@@ -439,22 +483,8 @@ fn synthetic(path: &Path, config: &EngineConfig) -> anyhow::Result<Score> {
     let mapping = Mapping::parse(&["id=rec_id".to_owned(), "address_1=street".to_owned()])?;
     let input = read_people(path, &mapping)?;
     // Truth: rows sharing a cluster_id.
-    let mut reader = csv::Reader::from_reader(super::linkage::open(path)?);
-    let headers = reader.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(id_col), Some(cluster_col)) = (col("rec_id"), col("cluster_id")) else {
-        anyhow::bail!("{}: needs rec_id and cluster_id columns", path.display());
-    };
-    let mut clusters: HashMap<String, Vec<String>> = HashMap::new();
-    for row in reader.records() {
-        let row = row?;
-        if let (Some(id), Some(c)) = (row.get(id_col), row.get(cluster_col)) {
-            clusters
-                .entry(c.to_owned())
-                .or_default()
-                .push(id.to_owned());
-        }
-    }
+    let clusters =
+        read_clusters(super::linkage::open(path)?).with_context(|| path.display().to_string())?;
     let mut truth = HashSet::new();
     for ids in clusters.values() {
         for (x, a) in ids.iter().enumerate() {

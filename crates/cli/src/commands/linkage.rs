@@ -270,12 +270,24 @@ impl Input {
 
 /// Opens a file, through gzip when it is compressed.
 pub fn open(path: &Path) -> anyhow::Result<Box<dyn Read>> {
-    let mut file =
+    let file =
         std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    Ok(decompress(file)?)
+}
+
+/// Reads `source` through gzip when it starts with gzip's magic number.
+pub fn decompress<'r>(mut source: impl Read + 'r) -> std::io::Result<Box<dyn Read + 'r>> {
     let mut magic = [0u8; 2];
-    let n = file.read(&mut magic)?;
+    let mut n = 0;
+    // A short read is not the end of the input; read until two bytes or the end.
+    while n < 2 {
+        match source.read(&mut magic[n..])? {
+            0 => break,
+            got => n += got,
+        }
+    }
     let head = std::io::Cursor::new(magic[..n].to_vec());
-    let reader = head.chain(file);
+    let reader = head.chain(source);
     Ok(if n == 2 && magic == [0x1f, 0x8b] {
         Box::new(flate2::read::MultiGzDecoder::new(reader))
     } else {
@@ -286,12 +298,25 @@ pub fn open(path: &Path) -> anyhow::Result<Box<dyn Read>> {
 /// Reads a people file. Bad rows are listed in `problems` with their line, not
 /// silently dropped; an unreadable date or sex is read as missing and listed too.
 pub fn read_people(path: &Path, mapping: &Mapping) -> anyhow::Result<Input> {
-    let mut reader = csv::ReaderBuilder::new()
-        .flexible(false)
-        .from_reader(std::io::BufReader::with_capacity(1 << 20, open(path)?));
+    read_people_from(open(path)?, &path.display().to_string(), mapping)
+}
+
+/// Reads people from `source` (plain or gzip CSV), naming it `label` in errors.
+pub fn read_people_from(
+    source: impl Read,
+    label: &str,
+    mapping: &Mapping,
+) -> anyhow::Result<Input> {
+    let mut reader =
+        csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(std::io::BufReader::with_capacity(
+                1 << 20,
+                decompress(source)?,
+            ));
     let header = reader
         .headers()
-        .with_context(|| format!("{}: cannot read the header row", path.display()))?
+        .with_context(|| format!("{label}: cannot read the header row"))?
         .clone();
     let columns = mapping.resolve(&header)?;
     let col = |name: &str| {
@@ -323,8 +348,9 @@ pub fn read_people(path: &Path, mapping: &Mapping) -> anyhow::Result<Input> {
             Err(e) => {
                 let line = e.position().map_or(line, csv::Position::line);
                 if let csv::ErrorKind::Io(_) = e.kind() {
-                    return Err(anyhow::Error::new(e)
-                        .context(format!("{}: cannot read line {line}", path.display())));
+                    return Err(
+                        anyhow::Error::new(e).context(format!("{label}: cannot read line {line}"))
+                    );
                 }
                 input.problems.push(Problem {
                     line,
@@ -432,7 +458,7 @@ pub fn read_people(path: &Path, mapping: &Mapping) -> anyhow::Result<Input> {
     Ok(input)
 }
 
-fn describe_csv_error(e: &csv::Error) -> String {
+pub fn describe_csv_error(e: &csv::Error) -> String {
     match e.kind() {
         csv::ErrorKind::UnequalLengths {
             expected_len, len, ..

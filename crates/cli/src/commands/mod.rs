@@ -5,6 +5,8 @@ mod audit;
 mod bench;
 mod demo;
 mod direction;
+#[cfg(test)]
+mod fuzz;
 mod init;
 mod linkage;
 mod operation;

@@ -5,6 +5,8 @@
 mod audit;
 mod deconfliction;
 mod directions;
+#[cfg(test)]
+mod fuzz;
 mod intelligence;
 mod me;
 mod notifications;
