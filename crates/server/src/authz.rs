@@ -232,45 +232,35 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
     if who.pending().is_none() {
         // A record the caller may not see does not exist for them, whatever the route
         // would do to it (404); one they may see but not change is refused (403).
-        if rule.target == Target::Administered {
-            let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
-                .await
-                .map_err(|_| AppError::NotFound)?;
-            let code: OrgCode = params
+        let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
+            .await
+            .map_err(|_| AppError::NotFound)?;
+        let param = |wanted: &str| {
+            params
                 .iter()
-                .find(|(name, _)| *name == "code")
-                .and_then(|(_, value)| value.parse().ok())
-                .ok_or(AppError::NotFound)?;
-            if !crate::api::admin_scope(&who)?.covers(&code) {
-                return Err(AppError::NotFound);
+                .find(|(name, _)| *name == wanted)
+                .map(|(_, value)| value.to_owned())
+                .ok_or(AppError::NotFound)
+        };
+        match rule.target {
+            Target::None | Target::Owned(_) => {}
+            Target::Administered => {
+                let code: OrgCode = param("code")?.parse().map_err(|_| AppError::NotFound)?;
+                if !crate::api::admin_scope(&who)?.covers(&code) {
+                    return Err(AppError::NotFound);
+                }
             }
-        }
-        if matches!(
-            rule.target,
-            Target::Record(_) | Target::AnyRecord | Target::Hit
-        ) {
-            let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
-                .await
-                .map_err(|_| AppError::NotFound)?;
-            let param = |wanted: &str| {
-                params
-                    .iter()
-                    .find(|(name, _)| *name == wanted)
-                    .map(|(_, value)| value.to_owned())
-                    .ok_or(AppError::NotFound)
-            };
-            match rule.target {
-                Target::Record(kind) => require(state, &who, kind, &param("id")?).await?,
-                Target::Hit => {
-                    let id = crate::api::path_id(&param("id")?)?;
-                    crate::deconfliction::own_hit(state, &who, id).await?;
-                    Access::Party
-                }
-                _ => {
-                    let kind = param("kind")?.parse().map_err(|_| AppError::NotFound)?;
-                    require(state, &who, kind, &param("id")?).await?
-                }
-            };
+            Target::Record(kind) => {
+                require(state, &who, kind, &param("id")?).await?;
+            }
+            Target::AnyRecord => {
+                let kind = param("kind")?.parse().map_err(|_| AppError::NotFound)?;
+                require(state, &who, kind, &param("id")?).await?;
+            }
+            Target::Hit => {
+                let id = crate::api::path_id(&param("id")?)?;
+                crate::deconfliction::own_hit(state, &who, id).await?;
+            }
         }
         if let Callers::Roles(roles) = rule.callers {
             crate::tasking::require_any(&who, roles)?;

@@ -774,22 +774,18 @@ pub async fn hits(state: &AppState, who: &Authenticated) -> Result<Vec<HitView>,
             views.push(v);
         }
     }
-    // A hit is about the reader's own registration: they hear of it only if they may
-    // see that registration (its marking may be above their clearance).
-    let mut visible = Vec::with_capacity(views.len());
-    for view in views {
-        if crate::authz::require(
-            state,
-            who,
-            RecordKind::Registration,
-            &view.registration.to_string(),
-        )
-        .await
-        .is_ok()
-        {
-            visible.push(view);
-        }
-    }
+    // A hit is about the reader's own registration (so their organisation is a party
+    // and their role reads casework, checked above): they hear of it only if their
+    // vetting covers that registration's marking. One read of the markings for all.
+    let markings = state.store.markings_of(RecordKind::Registration).await?;
+    let visible: Vec<HitView> = views
+        .into_iter()
+        .filter(|view| {
+            markings
+                .get(&view.registration.to_string())
+                .is_none_or(|m| who.user.clearance.permits(m.classification))
+        })
+        .collect();
     Ok(visible)
 }
 
