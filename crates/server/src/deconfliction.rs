@@ -483,6 +483,15 @@ async fn record_hits(
             continue;
         };
         let theirs = &theirs.registration;
+        // Only those vetted for both registrations' markings hear of the hit.
+        let cleared_for = std::cmp::max(
+            tx.marking(RecordKind::Registration, &mine.id.to_string())
+                .await?
+                .classification,
+            tx.marking(RecordKind::Registration, &theirs.id.to_string())
+                .await?
+                .classification,
+        );
         // Each side is told as far as the other allows (Annex A: contact, not content).
         for (owner, other) in [(mine, theirs), (theirs, mine)] {
             if !is_told(owner.disclosure, other.disclosure) {
@@ -493,6 +502,7 @@ async fn record_hits(
                 tx.notify_role(
                     &owner.organisation,
                     *role,
+                    cleared_for,
                     "deconfliction-hit",
                     &format!("hit:{hit}"),
                     &message,
@@ -771,20 +781,28 @@ pub async fn hits(state: &AppState, who: &Authenticated) -> Result<Vec<HitView>,
         if let (Some(low), Some(high)) = (read.get(&hit.low), read.get(&hit.high))
             && let Some(v) = side_view(&hit, low, high, org)
         {
-            views.push(v);
+            let other = if v.registration == hit.low {
+                hit.high
+            } else {
+                hit.low
+            };
+            views.push((v, other));
         }
     }
     // A hit is about the reader's own registration (so their organisation is a party
     // and their role reads casework, checked above): they hear of it only if their
-    // vetting covers that registration's marking. One read of the markings for all.
+    // vetting covers both registrations' markings, theirs and the other side's — the
+    // existence of a SECRET interest is itself SECRET. One read of the markings for all.
     let markings = state.store.markings_of(RecordKind::Registration).await?;
+    let cleared = |id: RegistrationId| {
+        markings
+            .get(&id.to_string())
+            .is_none_or(|m| who.user.clearance.permits(m.classification))
+    };
     let visible: Vec<HitView> = views
         .into_iter()
-        .filter(|view| {
-            markings
-                .get(&view.registration.to_string())
-                .is_none_or(|m| who.user.clearance.permits(m.classification))
-        })
+        .filter(|(view, other)| cleared(view.registration) && cleared(*other))
+        .map(|(view, _)| view)
         .collect();
     Ok(visible)
 }
@@ -823,6 +841,20 @@ pub(crate) async fn own_hit(
         &view.registration.to_string(),
     )
     .await?;
+    // The other side's registration is not the reader's to read, but its marking still
+    // decides whether the reader may know of the hit (see `hits`).
+    let other = if view.registration == hit.low {
+        hit.high
+    } else {
+        hit.low
+    };
+    let marking = state
+        .store
+        .marking(RecordKind::Registration, &other.to_string())
+        .await?;
+    if !who.user.clearance.permits(marking.classification) {
+        return Err(AppError::NotFound);
+    }
     Ok((hit, view))
 }
 

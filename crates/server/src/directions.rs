@@ -312,10 +312,21 @@ pub async fn issue(
         "A direction from the Director General (¶9) has been issued to {}; acknowledge it.",
         recipient.name
     );
+    let cleared_for = tx
+        .marking(RecordKind::Direction, &id.to_string())
+        .await?
+        .classification;
     let mut notified = 0;
     for role in [Role::TaskingOfficer, Role::SeniorDecisionMaker] {
         notified += tx
-            .notify_role(&recipient.code, role, "direction-issued", &record, &message)
+            .notify_role(
+                &recipient.code,
+                role,
+                cleared_for,
+                "direction-issued",
+                &record,
+                &message,
+            )
             .await?;
     }
     tx.commit(entry(who, source, "direction.issue", id).detail(json!({

@@ -272,6 +272,15 @@ fn field_of(message: &str) -> Vec<FieldProblem> {
         .iter()
         .find_map(|prefix| why.strip_prefix(prefix))
         .and_then(|rest| rest.split('`').next());
+    // A domain type read with `try_from` reports which of its own fields is wrong as
+    // `field: message` (see `FieldError`).
+    let (named, why) = match named {
+        Some(name) => (Some(name), why),
+        None => match why.split_once(": ") {
+            Some((name, rest)) if is_field_name(name) => (Some(name), rest),
+            _ => (None, why),
+        },
+    };
     let field = match (path, named) {
         (".", Some(name)) => name.to_owned(),
         (".", None) => return vec![],
@@ -285,6 +294,14 @@ fn field_of(message: &str) -> Vec<FieldProblem> {
         field,
         message: why.to_owned(),
     }]
+}
+
+/// A JSON member name as this API spells them: `snake_case`.
+fn is_field_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 impl From<StoreError> for AppError {
@@ -398,6 +415,29 @@ mod tests {
         assert_eq!(problem.errors[0].field, "admin");
         let problem = AppError::Malformed("the body is not valid JSON: x".into()).problem();
         assert!(problem.errors.is_empty());
+    }
+
+    #[test]
+    fn a_domain_type_names_its_own_field_in_error() {
+        let why = "sensitive: the SENSITIVE caveat applies to OFFICIAL only";
+        let problem = AppError::Malformed(format!(".: {why}")).problem();
+        assert_eq!(problem.errors[0].field, "sensitive");
+        assert_eq!(
+            problem.errors[0].message,
+            "the SENSITIVE caveat applies to OFFICIAL only"
+        );
+        let problem = AppError::Malformed(format!("marking: {why}")).problem();
+        assert_eq!(problem.errors[0].field, "marking.sensitive");
+        let problem = AppError::Malformed("name: name: must not be empty".into()).problem();
+        assert_eq!(problem.errors[0].field, "name");
+        assert_eq!(problem.errors[0].message, "must not be empty");
+        let problem =
+            AppError::Malformed("age: invalid type: string, expected u8".into()).problem();
+        assert_eq!(problem.errors[0].field, "age");
+        assert_eq!(
+            problem.errors[0].message,
+            "invalid type: string, expected u8"
+        );
     }
 
     #[test]

@@ -486,9 +486,14 @@ pub async fn transition(
             request.title
         );
         let record = format!("request:{id}");
+        let cleared_for = tx
+            .marking(RecordKind::Request, &id.to_string())
+            .await?
+            .classification;
         tx.notify_role(
             &request.receiver,
             Role::TaskingOfficer,
+            cleared_for,
             "request-received",
             &record,
             &message,
@@ -498,6 +503,7 @@ pub async fn transition(
             tx.notify_role(
                 gateway,
                 Role::TaskingOfficer,
+                cleared_for,
                 "request-received",
                 &record,
                 &message,
@@ -795,9 +801,14 @@ pub async fn decide(
         input.outcome.as_str(),
         request.title
     );
+    let cleared_for = tx
+        .marking(RecordKind::Request, &id.to_string())
+        .await?
+        .classification;
     tx.notify_role(
         &request.requester,
         Role::TaskingOfficer,
+        cleared_for,
         "request-decided",
         &format!("request:{id}"),
         &message,
@@ -1137,9 +1148,14 @@ pub async fn sweep_deadlines(state: &AppState, now: Timestamp) -> Result<SweepRe
                 .unwrap_or_default(),
             request.title
         );
+        let cleared_for = tx
+            .marking(RecordKind::Request, &request.id.to_string())
+            .await?
+            .classification;
         tx.notify_role(
             &request.receiver,
             Role::TaskingOfficer,
+            cleared_for,
             "request-overdue",
             &format!("request:{}", request.id),
             &message,
@@ -1181,9 +1197,14 @@ pub async fn sweep_deadlines(state: &AppState, now: Timestamp) -> Result<SweepRe
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
+        let cleared_for = tx
+            .marking(RecordKind::Request, &request.id.to_string())
+            .await?
+            .classification;
         tx.notify_role(
             &request.requester,
             Role::TaskingOfficer,
+            cleared_for,
             "request-expired",
             &format!("request:{}", request.id),
             &format!("Expired undecided: {}", request.title),

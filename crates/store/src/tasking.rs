@@ -1147,12 +1147,14 @@ impl Store {
 }
 
 impl WriteTx {
-    /// Tells every active user of `organisation` holding `role` about `record`.
-    /// Returns how many were told.
+    /// Tells every active user of `organisation` holding `role`, and vetted for
+    /// `cleared_for` (the classification of what the message is about), about `record`.
+    /// A user not cleared for it is not told that it exists. Returns how many were told.
     pub async fn notify_role(
         &mut self,
         organisation: &OrgCode,
         role: concordat_domain::people::Role,
+        cleared_for: concordat_domain::people::Classification,
         kind: &str,
         record: &str,
         message: &str,
@@ -1160,15 +1162,24 @@ impl WriteTx {
         #[derive(sqlx::FromRow)]
         struct Row {
             id: String,
+            clearance: String,
         }
-        let users: Vec<Row> = self
+        let rows: Vec<Row> = self
             .tx
             .fetch_all(
-                "SELECT u.id FROM users u JOIN user_roles r ON r.user_id = u.id \
+                "SELECT u.id, u.clearance FROM users u JOIN user_roles r ON r.user_id = u.id \
                  WHERE u.organisation = $1 AND r.role = $2 AND u.status = 'active' ORDER BY u.id",
                 params![organisation.as_str(), role.as_str()],
             )
             .await?;
+        let mut users = Vec::with_capacity(rows.len());
+        for row in rows {
+            let clearance =
+                parse_column::<concordat_domain::people::Clearance>("clearance", &row.clearance)?;
+            if clearance.permits(cleared_for) {
+                users.push(row);
+            }
+        }
         let now = Timestamp::now().as_micros();
         for user in &users {
             self.tx

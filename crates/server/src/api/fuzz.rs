@@ -181,10 +181,13 @@ fn read_bodies(value: &Value) {
     read::<super::me::PasswordChange>(value);
     read::<super::requests::Note>(value);
     read::<super::session::SignIn>(value);
+    read::<super::totp::TotpCodeBody>(value);
     read::<super::tokens::CreateToken>(value);
     read::<super::users::CreateUser>(value);
     read::<crate::deconfliction::RegisterInput>(value);
     read::<crate::deconfliction::ResolveInput>(value);
+    read::<crate::handling::NewIntelligenceInput>(value);
+    read::<crate::handling::NewShareInput>(value);
     read::<crate::tasking::ChargingInput>(value);
     read::<crate::tasking::DecisionInput>(value);
     read::<crate::tasking::DesignationInput>(value);
@@ -193,6 +196,8 @@ fn read_bodies(value: &Value) {
     read::<crate::tasking::NewSubjectInput>(value);
     read::<crate::tasking::RoleChangeInput>(value);
     read::<concordat_domain::operation::OperationOutcome>(value);
+    read::<concordat_domain::handling::Marking>(value);
+    read::<concordat_domain::totp::SignInPolicy>(value);
 }
 
 /// Reads `raw` as each kind of identifier a path carries.
@@ -210,6 +215,7 @@ fn read_path(raw: &str) {
     let _ = path_id::<DirectionId>(raw);
     let _ = path_id::<RegistrationId>(raw);
     let _ = path_id::<HitId>(raw);
+    let _ = path_id::<concordat_domain::handling::IntelligenceId>(raw);
     let _ = path_id::<uuid::Uuid>(raw);
     let _ = path_id::<concordat_domain::registry::OrgCode>(raw);
 }

@@ -514,8 +514,77 @@ async fn handling_code_c_is_shown_to_the_recipient_and_never_shared_onwards(app:
     .problem(StatusCode::CONFLICT);
 }
 
+/// The existence of a SECRET interest is itself SECRET: when a SECRET registration hits
+/// another organisation's OFFICIAL one, only people vetted for SECRET on either side hear
+/// of the hit — in their hit list, when acting on it, and in their inbox.
+async fn a_hit_on_a_secret_registration_is_told_only_to_those_vetted_for_it(app: &TestApp) {
+    let wmp_sc = app
+        .person("hh.wmp.sc", "west-midlands", OFFICERS, Clearance::Sc)
+        .await;
+    let gmp_sc = app
+        .person("hh.gmp.sc", "greater-manchester", OFFICERS, Clearance::Sc)
+        .await;
+    let gmp_bpss = app
+        .person(
+            "hh.gmp.bpss",
+            "greater-manchester",
+            OFFICERS,
+            Clearance::Bpss,
+        )
+        .await;
+    let person = json!({ "kind": "person", "names": [{ "given": "Odette", "surname": "Marchbanks" }], "date_of_birth": "1981-07-19" });
+    created(
+        app,
+        &gmp_bpss,
+        "/api/v1/registrations",
+        json!({
+            "record": person,
+            "point_of_contact": { "name": "DC Hale", "detail": "0161 872 5050" },
+            "disclosure": "open",
+        }),
+    )
+    .await;
+    let secret = created(
+        app,
+        &wmp_sc,
+        "/api/v1/registrations",
+        json!({
+            "record": person,
+            "point_of_contact": { "name": "DS Rao", "detail": "0121 626 5000" },
+            "disclosure": "open",
+            "marking": { "classification": "secret" },
+        }),
+    )
+    .await;
+    assert_eq!(secret["hits"].as_array().map(Vec::len), Some(1), "{secret}");
+
+    // Greater Manchester's SC officer is told, with the other side's contact.
+    let hits = app.get("/api/v1/hits", &gmp_sc).await;
+    assert_eq!(hits.json.as_array().map(Vec::len), Some(1), "{}", hits.text);
+    let hit = hits.json[0]["id"].as_str().expect("hit id").to_owned();
+    assert_eq!(hits.json[0]["other"]["point_of_contact"]["name"], "DS Rao");
+    let told = app.get("/api/v1/notifications", &gmp_sc).await;
+    assert!(told.text.contains(&format!("hit:{hit}")), "{}", told.text);
+
+    // Its BPSS officer, who made the OFFICIAL registration, is not: no hit in the list,
+    // 404 on acknowledging it, nothing in the inbox.
+    let hits = app.get("/api/v1/hits", &gmp_bpss).await;
+    assert_eq!(hits.json, json!([]), "{}", hits.text);
+    app.call(
+        Method::POST,
+        &format!("/api/v1/hits/{hit}/acknowledgement"),
+        &gmp_bpss,
+        None,
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+    let told = app.get("/api/v1/notifications", &gmp_bpss).await;
+    assert!(!told.text.contains(&hit), "{}", told.text);
+}
+
 stories!(
     secret_records_do_not_exist_for_a_reader_without_the_vetting,
     a_share_gives_need_to_know_access_until_it_lapses_or_is_revoked,
     handling_code_c_is_shown_to_the_recipient_and_never_shared_onwards,
+    a_hit_on_a_secret_registration_is_told_only_to_those_vetted_for_it,
 );
