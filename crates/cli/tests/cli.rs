@@ -514,6 +514,56 @@ async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, 
     assert!(seen.contains("read by: nca.tasking"), "{seen}");
     assert!(seen.contains("(recommendation)"), "{seen}");
     fails(concordat(url, &["audit", "who-saw", "nonsense"]), "KIND:ID");
+
+    // An export holds what the user may see, and names them in the audit log.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("requests.csv");
+    let file_arg = file.to_str().expect("UTF-8 path");
+    let exported = concordat(
+        url,
+        &[
+            "export",
+            "requests",
+            "--as",
+            "nca.tasking",
+            "--format",
+            "csv",
+            "--output",
+            file_arg,
+        ],
+    );
+    assert_eq!(exported.code, 0, "{}", exported.stderr);
+    assert!(
+        exported.stderr.contains("OFFICIAL: "),
+        "{}",
+        exported.stderr
+    );
+    let csv = std::fs::read_to_string(&file).expect("the export");
+    assert!(csv.starts_with("banner,"), "{csv}");
+    assert!(csv.contains(&first), "{csv}");
+    let seen = ok(concordat(
+        url,
+        &["audit", "who-saw", &format!("request:{first}")],
+    ));
+    assert!(seen.contains("(export)"), "{seen}");
+    fails(
+        concordat(url, &["export", "users", "--as", "nca.tasking"]),
+        "KIND",
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "export",
+                "requests",
+                "--as",
+                "nca.tasking",
+                "--format",
+                "pdf",
+            ],
+        ),
+        "--format",
+    );
 }
 
 /// Someone the command line can act as (`--as`): an account with no password to change.

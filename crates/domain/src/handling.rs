@@ -111,13 +111,13 @@ impl Marking {
     ) -> Result<Self, FieldError> {
         if sensitive && classification != Classification::Official {
             return Err(FieldError::new(
-                "marking.sensitive",
+                "sensitive",
                 "the SENSITIVE caveat applies to OFFICIAL only; SECRET and TOP SECRET are sensitive by definition",
             ));
         }
         if !descriptors.is_empty() && !sensitive {
             return Err(FieldError::new(
-                "marking.descriptors",
+                "descriptors",
                 "descriptors are used with OFFICIAL-SENSITIVE only",
             ));
         }
@@ -193,6 +193,41 @@ pub fn aggregate_tier<'a>(markings: impl IntoIterator<Item = &'a Marking>) -> Cl
         .map(|m| m.classification)
         .max()
         .unwrap_or(Classification::Official)
+}
+
+/// The marking of a collection: its tier ([`aggregate_tier`]), and every caveat any of
+/// its records carries — the SENSITIVE caveat and descriptors while the collection stays
+/// OFFICIAL, and every national caveat (a collection holding one UK EYES ONLY record is
+/// UK EYES ONLY). Handling instructions stay with their records.
+pub fn aggregate_marking<'a>(markings: impl IntoIterator<Item = &'a Marking>) -> Marking {
+    let markings: Vec<&Marking> = markings.into_iter().collect();
+    let classification = aggregate_tier(markings.iter().copied());
+    let official = classification == Classification::Official;
+    Marking {
+        classification,
+        sensitive: official && markings.iter().any(|m| m.sensitive),
+        descriptors: if official {
+            let mut all: Vec<Descriptor> = markings
+                .iter()
+                .flat_map(|m| m.descriptors.iter().copied())
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        } else {
+            vec![]
+        },
+        national_caveats: {
+            let mut all: Vec<NationalCaveat> = markings
+                .iter()
+                .flat_map(|m| m.national_caveats.iter().copied())
+                .collect();
+            all.sort();
+            all.dedup();
+            all
+        },
+        handling: None,
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -599,7 +634,7 @@ mod tests {
         assert_eq!(marking.banner(), "OFFICIAL-SENSITIVE PERSONAL UK EYES ONLY");
         let secret_sensitive =
             Marking::new(Classification::Secret, true, vec![], vec![], None).expect_err("refused");
-        assert_eq!(secret_sensitive.field, "marking.sensitive");
+        assert_eq!(secret_sensitive.field, "sensitive");
         let descriptor_without_caveat = Marking::new(
             Classification::Official,
             false,
@@ -608,7 +643,7 @@ mod tests {
             None,
         )
         .expect_err("refused");
-        assert_eq!(descriptor_without_caveat.field, "marking.descriptors");
+        assert_eq!(descriptor_without_caveat.field, "descriptors");
         assert_eq!(
             Marking::tier(Classification::TopSecret).banner(),
             "TOP SECRET"
@@ -640,6 +675,41 @@ mod tests {
             Classification::Secret
         );
         assert_eq!(aggregate_tier([]), Classification::Official);
+    }
+
+    #[test]
+    fn a_collection_carries_every_caveat_of_what_it_holds() {
+        let personal = Marking::new(
+            Classification::Official,
+            true,
+            vec![Descriptor::Personal],
+            vec![],
+            None,
+        )
+        .expect("valid");
+        let eyes_only = Marking::new(
+            Classification::Official,
+            false,
+            vec![],
+            vec![NationalCaveat::UkEyesOnly],
+            None,
+        )
+        .expect("valid");
+        let official = Marking::official();
+        assert_eq!(
+            aggregate_marking([&official, &personal, &eyes_only]).banner(),
+            "OFFICIAL-SENSITIVE PERSONAL UK EYES ONLY"
+        );
+        let secret = Marking::tier(Classification::Secret);
+        assert_eq!(
+            aggregate_marking([&personal, &secret, &eyes_only]).banner(),
+            "SECRET UK EYES ONLY"
+        );
+        assert_eq!(aggregate_marking([]).banner(), "OFFICIAL");
+        assert_eq!(
+            aggregate_marking(vec![&official; 1_000]).banner(),
+            "OFFICIAL"
+        );
     }
 
     #[test]

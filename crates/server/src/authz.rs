@@ -171,6 +171,7 @@ rules! {
     "GET" "/api/v1/intelligence" => Roles(READERS), Collection;
     "POST" "/api/v1/intelligence" => Roles(RECORDERS), Collection;
     "GET" "/api/v1/intelligence/{id}" => Roles(READERS), Record(K::Intelligence);
+    "GET" "/api/v1/exports/{kind}" => Roles(READERS), Collection;
     "GET" "/api/v1/records/{kind}/{id}/marking" => Roles(READERS), AnyRecord;
     "PUT" "/api/v1/records/{kind}/{id}/marking" => Roles(MARKERS), AnyRecord;
     "GET" "/api/v1/records/{kind}/{id}/shares" => Roles(READERS), AnyRecord;

@@ -287,6 +287,7 @@ fn field_of(message: &str) -> Vec<FieldProblem> {
         (path, Some(name)) if path == name || path.ends_with(&format!(".{name}")) => {
             path.to_owned()
         }
+        (path, Some(name)) if name.starts_with(&format!("{path}.")) => name.to_owned(),
         (path, Some(name)) => format!("{path}.{name}"),
         (path, None) => path.to_owned(),
     };
@@ -296,12 +297,13 @@ fn field_of(message: &str) -> Vec<FieldProblem> {
     }]
 }
 
-/// A JSON member name as this API spells them: `snake_case`.
+/// A JSON member name as this API spells them (`snake_case`), or a path of them
+/// (`marking.handling`).
 fn is_field_name(name: &str) -> bool {
     name.starts_with(|c: char| c.is_ascii_lowercase())
         && name
             .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
 }
 
 impl From<StoreError> for AppError {
@@ -431,6 +433,10 @@ mod tests {
         let problem = AppError::Malformed("name: name: must not be empty".into()).problem();
         assert_eq!(problem.errors[0].field, "name");
         assert_eq!(problem.errors[0].message, "must not be empty");
+        let problem =
+            AppError::Malformed("marking.handling: marking.handling: too long".into()).problem();
+        assert_eq!(problem.errors[0].field, "marking.handling");
+        assert_eq!(problem.errors[0].message, "too long");
         let problem =
             AppError::Malformed("age: invalid type: string, expected u8".into()).problem();
         assert_eq!(problem.errors[0].field, "age");

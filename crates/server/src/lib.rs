@@ -14,6 +14,7 @@ pub mod authz;
 pub mod deconfliction;
 pub mod directions;
 pub mod error;
+pub mod export;
 pub mod handling;
 mod limits;
 pub mod reads;

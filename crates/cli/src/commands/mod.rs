@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod demo;
 mod direction;
+mod export;
 #[cfg(test)]
 mod fuzz;
 mod init;
@@ -100,6 +101,8 @@ enum Command {
     /// Directed tasking (¶9, ¶11): draft, issue and follow directions, acting as a user.
     #[command(subcommand)]
     Direction(direction::DirectionCommand),
+    /// Export the records of one kind that a user may see, as JSON or CSV (audited).
+    Export(export::ExportArgs),
     /// Find the records in one people file (CSV) that are the same person.
     Dedupe(linkage::DedupeArgs),
     /// Find the records of one people file (CSV) that are the same person as one in another.
@@ -137,6 +140,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Subject(cmd) => subject::run(&cli.global, cmd).await,
         Command::Policy(cmd) => policy::run(&cli.global, cmd).await,
         Command::Direction(cmd) => direction::run(&cli.global, cmd).await,
+        Command::Export(args) => export::run(&cli.global, args).await,
         Command::Dedupe(args) => linkage::dedupe(args),
         Command::Link(args) => linkage::link(args),
         Command::Bench(cmd) => bench::run(&cli.global, cmd).await,

@@ -5,6 +5,7 @@
 mod audit;
 mod deconfliction;
 mod directions;
+mod exports;
 #[cfg(test)]
 mod fuzz;
 mod intelligence;
@@ -85,6 +86,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(deconfliction::router())
         .merge(intelligence::router())
         .merge(records::router())
+        .merge(exports::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

@@ -179,6 +179,54 @@ async fn secret_records_do_not_exist_for_a_reader_without_the_vetting(app: &Test
         let seen = ids(&app.get(list, &bpss).await.json);
         assert!(!seen.contains(&hidden), "{list} for BPSS: {seen:?}");
     }
+    // So do exports, in either format; an export carries the banner of what it holds,
+    // and whoever exports a record is named in the audit log as having seen it.
+    for (kind, record, _) in &records {
+        let export = app.get(&format!("/api/v1/exports/{kind}"), &sc).await;
+        assert_eq!(export.status, StatusCode::OK, "{}", export.text);
+        assert!(
+            ids(&export.json["records"]).contains(record),
+            "{kind} export for SC"
+        );
+        assert_eq!(export.json["banner"], "SECRET", "{kind}");
+        let export = app.get(&format!("/api/v1/exports/{kind}"), &bpss).await;
+        assert!(
+            !export.text.contains(record.as_str()),
+            "{kind} export for BPSS"
+        );
+        assert_ne!(export.json["banner"], "SECRET", "{kind}");
+        let csv = app
+            .get(&format!("/api/v1/exports/{kind}?format=csv"), &sc)
+            .await;
+        assert!(csv.text.starts_with("banner,"), "{}", csv.text);
+        assert!(csv.text.contains(record.as_str()), "{kind} CSV for SC");
+        let csv = app
+            .get(&format!("/api/v1/exports/{kind}?format=csv"), &bpss)
+            .await;
+        assert_eq!(csv.status, StatusCode::OK, "{}", csv.text);
+        assert!(!csv.text.contains(record.as_str()), "{kind} CSV for BPSS");
+    }
+    let who_saw = app
+        .get(
+            &format!(
+                "/api/v1/audit?record_kind=intelligence&record_id={}",
+                id(&report)
+            ),
+            &app.as_user("nca.admin").await,
+        )
+        .await;
+    assert!(
+        who_saw.text.contains(r#"\"view\":\"export\""#) && who_saw.text.contains("h.wmp.sc"),
+        "{}",
+        who_saw.text
+    );
+    app.get("/api/v1/exports/users", &sc)
+        .await
+        .problem(StatusCode::NOT_FOUND);
+    let bad = app.get("/api/v1/exports/subject?format=pdf", &sc).await;
+    bad.problem(StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.problem_fields(), vec!["format"]);
+
     let subjects = ids(&app.get("/api/v1/subjects", &bpss).await.json);
     assert_eq!(
         subjects,
@@ -217,6 +265,7 @@ async fn secret_records_do_not_exist_for_a_reader_without_the_vetting(app: &Test
         )
         .await;
     bad.problem(StatusCode::BAD_REQUEST);
+    assert_eq!(bad.problem_fields(), vec!["sensitive"]);
     assert!(
         bad.text
             .contains("SENSITIVE caveat applies to OFFICIAL only"),

@@ -226,6 +226,8 @@ fn fill(path: &str, target: Target, ids: &HashMap<&'static str, String>) -> Stri
         Target::Record(kind) => kind.as_str(),
         Target::AnyRecord => "intelligence",
         Target::Hit => "hit",
+        // A collection of one kind (an export): the kind the fixtures hold most of.
+        Target::None if path.contains("{kind}") => "intelligence",
         _ => "",
     };
     let id = if !kind.is_empty() {
