@@ -11,6 +11,7 @@ pub mod audit;
 pub mod decision;
 pub mod deconfliction;
 pub mod direction;
+pub mod events;
 pub mod handling;
 pub mod operation;
 pub mod people;

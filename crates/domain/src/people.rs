@@ -200,6 +200,10 @@ text_enum! {
         SeniorDecisionMaker = "senior-decision-maker",
         /// Reads what their organisation may see, and changes nothing.
         Viewer = "viewer",
+        /// Staffs a 24/7 control room: receives its organisation's escalated
+        /// officer-safety alerts and enters planned activity for officers without access;
+        /// in the national agency, keeps the watch queue over every clash.
+        ControlRoom = "control-room",
     }
 }
 

@@ -36,6 +36,7 @@
 
 mod batch;
 mod engine;
+pub mod events;
 mod features;
 mod index;
 mod model;
