@@ -7,6 +7,7 @@ mod deconfliction;
 mod directions;
 #[cfg(test)]
 mod fuzz;
+mod identity_provider;
 mod intelligence;
 mod me;
 mod notifications;
@@ -74,6 +75,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(totp::router())
         .merge(registry::router())
+        .merge(identity_provider::router())
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())
