@@ -745,6 +745,110 @@ async fn directions_are_refused_with_their_paragraph_or_drafted_and_issued(
     assert!(protocol.contains("is not in force"), "{protocol}");
 }
 
+/// `concordat org sso` sets, shows and removes an organisation's identity provider:
+/// the secret comes from a file and is never printed; http:// needs --allow-http.
+async fn org_sso_set_show_remove(store: &Store, url: &DatabaseUrl) {
+    ok(concordat(url, &["init"]));
+    let dir = tempfile::tempdir().expect("dir");
+    let secret_file = dir.path().join("secret");
+    std::fs::write(&secret_file, "cli-idp-secret\n").expect("write");
+    let secret_path = secret_file.to_str().expect("utf-8");
+    let set = |issuer: &'static str, extra: &'static [&'static str]| {
+        let mut args = vec![
+            "org",
+            "sso",
+            "set",
+            "mps",
+            "--issuer",
+            issuer,
+            "--client-id",
+            "concordat",
+            "--client-secret-file",
+            secret_path,
+            "--role-claim",
+            "groups",
+            "--map",
+            "ccu-officers=tasking-officer",
+            "--map",
+            "ccu-admins=administrator",
+        ];
+        args.extend_from_slice(extra);
+        concordat(url, &args)
+    };
+    fails(set("http://idp.local", &[]), "--issuer");
+    let out = ok(set(
+        "https://idp.mps.example/realms/staff",
+        &["--provision"],
+    ));
+    assert!(
+        out.contains("mps now signs people in with https://idp.mps.example/realms/staff"),
+        "{out}"
+    );
+    let mps = OrgCode::parse("mps").expect("valid");
+    let stored = store
+        .identity_provider(&mps)
+        .await
+        .expect("reads")
+        .expect("set");
+    assert_eq!(stored.provider.client_secret.expose(), "cli-idp-secret");
+    assert_eq!(stored.provider.provisioning.as_str(), "just-in-time");
+    let shown = ok(concordat(url, &["org", "sso", "show", "mps"]));
+    assert!(shown.contains("ccu-admins -> administrator"), "{shown}");
+    assert!(!shown.contains("cli-idp-secret"), "{shown}");
+    fails(
+        concordat(
+            url,
+            &[
+                "org",
+                "sso",
+                "set",
+                "mps",
+                "--issuer",
+                "https://x",
+                "--client-id",
+                "c",
+                "--role-claim",
+                "r",
+                "--map",
+                "nope",
+            ],
+        ),
+        "--map",
+    );
+    let removed = ok(concordat(url, &["org", "sso", "remove", "mps"]));
+    assert!(
+        removed.contains("no longer uses single sign-on"),
+        "{removed}"
+    );
+    assert!(
+        store
+            .identity_provider(&mps)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+    let actions: Vec<String> = store
+        .audit_entries(&concordat_store::AuditFilter {
+            limit: 20,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions
+            .iter()
+            .any(|a| a == "organisation.identity-provider-set")
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|a| a == "organisation.identity-provider-remove")
+    );
+}
+
 /// `concordat org sign-in-policy` sets whether an organisation requires a security
 /// code, and `concordat user reset-totp` clears one; both are audited.
 async fn sign_in_policy_and_totp_reset(store: &Store, url: &DatabaseUrl) {
@@ -872,6 +976,7 @@ on_both_engines!(
     init_creates_the_first_administrator_once,
     users_are_added_listed_and_disabled,
     sign_in_policy_and_totp_reset,
+    org_sso_set_show_remove,
     tokens_are_issued_and_revoked,
     audit_verify_reports_the_first_broken_entry,
     requests_are_decided_from_the_command_line_and_replayed,
@@ -937,6 +1042,7 @@ async fn the_demo_serves_and_its_printed_credentials_sign_in() {
                 .then(|| ("mps.tasking", words.next().expect("password").to_owned()))
         })
         .expect("credentials are printed");
+    concordat_server::sso::install_tls_provider();
     let client = reqwest::Client::new();
     let health = client
         .get(format!("{url}/healthz"))

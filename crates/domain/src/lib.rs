@@ -17,6 +17,7 @@ pub mod operation;
 pub mod people;
 pub mod policy;
 pub mod registry;
+pub mod sso;
 pub mod subject;
 pub mod tasking;
 mod text;

@@ -19,6 +19,7 @@ pub mod handling;
 mod limits;
 pub mod reads;
 pub mod rules;
+pub mod sso;
 pub mod tasking;
 pub mod telemetry;
 mod web;
@@ -61,6 +62,12 @@ pub struct ServerConfig {
     pub expire_after: Duration,
     /// How long a deconfliction registration is kept, unless renewed.
     pub registration_retention: Duration,
+    /// The address people reach the server at, from which the single sign-on redirect
+    /// URI is made. Without it, single sign-on is not offered.
+    pub public_url: Option<sso::PublicUrl>,
+    /// Whether identity providers may be reached over plain `http://`: for tests and
+    /// local development only. Production needs `https://`.
+    pub allow_http_identity_providers: bool,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +80,8 @@ impl Default for ServerConfig {
             deadline_sweep_every: Duration::from_secs(60),
             expire_after: Duration::from_secs(14 * 24 * 60 * 60),
             registration_retention: Duration::from_secs(730 * 24 * 60 * 60),
+            public_url: None,
+            allow_http_identity_providers: false,
         }
     }
 }
@@ -270,6 +279,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     telemetry::prometheus();
+    sso::install_tls_provider();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let sweeper = {
         let limiter = state.sign_in_limiter.clone();

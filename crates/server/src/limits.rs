@@ -36,6 +36,15 @@ impl SignInLimiter {
         Ok(())
     }
 
+    /// Takes one attempt from the address's allowance only (starting a single
+    /// sign-on, before anyone is named), or says how long to wait.
+    pub fn check_address(&self, address: &str) -> Result<(), Duration> {
+        let now = self.clock.now();
+        self.by_address
+            .check_key(&address.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(now))
+    }
+
     /// Forgets keys whose allowance is full again, so memory stays bounded.
     pub fn sweep(&self) {
         self.by_address.retain_recent();

@@ -20,6 +20,7 @@ mod migrations;
 mod operations;
 mod registry;
 mod sessions;
+mod sso;
 mod tasking;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -31,6 +32,7 @@ pub use directions::{DirectionHistoryEntry, DirectionScope};
 pub use handling::ShareRecord;
 pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};
+pub use sso::{PendingSso, SsoOrganisation, StoredIdentityProvider};
 pub use tasking::{
     ChargingProposal, DecisionRecord, NewSubject, Notification, RequestBox, RequestHistoryEntry,
     event_name,

@@ -42,6 +42,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "two-factor sign-in",
         include_str!("../migrations/0008_totp.sql"),
     ),
+    (
+        9,
+        "single sign-on",
+        include_str!("../migrations/0009_identity_providers.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -1,11 +1,16 @@
-//! `concordat org`: read the partner registry, and set how an organisation's people
-//! must sign in.
+//! `concordat org`: read the partner registry, set how an organisation's people must
+//! sign in, and set up single sign-on with the organisation's identity provider.
 
 use super::{Global, actor, describe, open_store, source};
 use clap::Subcommand;
+use concordat_domain::people::FieldError;
 use concordat_domain::registry::{OrgCode, OrganisationKind, RocuRegion};
+use concordat_domain::sso::{
+    ClaimName, ClientId, ClientSecret, IdentityProvider, IssuerUrl, Provisioning, RoleMap, Scopes,
+    Transport,
+};
 use concordat_domain::totp::SignInPolicy;
-use concordat_server::accounts;
+use concordat_server::{accounts, sso};
 use concordat_store::Store;
 use std::process::ExitCode;
 
@@ -36,6 +41,63 @@ pub enum OrgCommand {
         #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
         require_totp: bool,
     },
+    /// Single sign-on with the organisation's identity provider (OpenID Connect).
+    #[command(subcommand)]
+    Sso(SsoCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SsoCommand {
+    /// Set (or replace) the organisation's identity provider.
+    #[command(
+        after_help = "Example:\n  concordat org sso set mps --issuer https://idp.mps.example/realms/staff \\\n    --client-id concordat --client-secret-file /run/secrets/idp \\\n    --role-claim groups --map ccu-officers=tasking-officer --map ccu-admins=administrator --provision\n\nRegister the redirect URI https://YOUR-CONCORDAT/sign-in/sso/callback at the provider."
+    )]
+    Set {
+        /// The organisation's code (see `concordat org list`).
+        code: String,
+        /// The issuer: https:// (http:// only with --allow-http, for development).
+        #[arg(long)]
+        issuer: String,
+        /// Concordat's client identifier at the provider.
+        #[arg(long)]
+        client_id: String,
+        /// A file holding the client secret (so that it is not on the command line).
+        /// Leave out to keep the stored secret when replacing a provider.
+        #[arg(long)]
+        client_secret_file: Option<std::path::PathBuf>,
+        /// The claim whose values give roles (e.g. roles, groups).
+        #[arg(long)]
+        role_claim: String,
+        /// A claim value and the role it gives, VALUE=ROLE; repeat for more.
+        #[arg(long = "map", value_name = "VALUE=ROLE", required = true)]
+        map: Vec<String>,
+        /// A scope to ask for besides openid; repeat for more (default: profile).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+        /// The claim holding the Concordat username.
+        #[arg(long, default_value = "preferred_username")]
+        username_claim: String,
+        /// A claim that must equal the organisation's code.
+        #[arg(long)]
+        organisation_claim: Option<String>,
+        /// Give people without an account one at their first sign-in (BPSS vetting
+        /// until an administrator records theirs). Without it, only existing accounts.
+        #[arg(long)]
+        provision: bool,
+        /// Accept an http:// issuer (development only).
+        #[arg(long)]
+        allow_http: bool,
+    },
+    /// Show the organisation's identity provider (never its secret).
+    Show {
+        /// The organisation's code.
+        code: String,
+    },
+    /// Remove the organisation's identity provider; its people sign in with passwords.
+    Remove {
+        /// The organisation's code.
+        code: String,
+    },
 }
 
 pub async fn run(global: &Global, command: OrgCommand) -> anyhow::Result<ExitCode> {
@@ -65,9 +127,127 @@ pub async fn run(global: &Global, command: OrgCommand) -> anyhow::Result<ExitCod
                 println!("{code} no longer requires a security code at sign-in.");
             }
         }
+        OrgCommand::Sso(command) => sso(&store, command).await?,
     }
     store.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn org_code(raw: &str) -> anyhow::Result<OrgCode> {
+    OrgCode::parse(raw).map_err(|e| anyhow::anyhow!("CODE: {e}"))
+}
+
+async fn sso(store: &Store, command: SsoCommand) -> anyhow::Result<()> {
+    match command {
+        SsoCommand::Set {
+            code,
+            issuer,
+            client_id,
+            client_secret_file,
+            role_claim,
+            map,
+            scopes,
+            username_claim,
+            organisation_claim,
+            provision,
+            allow_http,
+        } => {
+            let code = org_code(&code)?;
+            let field = |flag: &str, e: FieldError| anyhow::anyhow!("--{flag}: {}", e.message);
+            let transport = if allow_http {
+                Transport::AllowHttp
+            } else {
+                Transport::HttpsOnly
+            };
+            let stored = store.identity_provider(&code).await?;
+            let client_secret = match client_secret_file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).map_err(|e| {
+                        anyhow::anyhow!("--client-secret-file: cannot read {}: {e}", path.display())
+                    })?;
+                    ClientSecret::parse(&text).map_err(|e| field("client-secret-file", e))?
+                }
+                None => stored.map(|s| s.provider.client_secret).ok_or_else(|| {
+                    anyhow::anyhow!("--client-secret-file is required for a new identity provider")
+                })?,
+            };
+            let provider = IdentityProvider {
+                issuer: IssuerUrl::parse(&issuer, transport).map_err(|e| field("issuer", e))?,
+                client_id: ClientId::parse(&client_id).map_err(|e| field("client-id", e))?,
+                client_secret,
+                scopes: if scopes.is_empty() {
+                    Scopes::standard()
+                } else {
+                    Scopes::parse(scopes.iter().map(String::as_str))
+                        .map_err(|e| field("scope", e))?
+                },
+                role_claim: ClaimName::parse(&role_claim).map_err(|e| field("role-claim", e))?,
+                role_map: RoleMap::parse_pairs(map.iter().map(String::as_str))
+                    .map_err(|e| field("map", e))?,
+                username_claim: ClaimName::parse(&username_claim)
+                    .map_err(|e| field("username-claim", e))?,
+                organisation_claim: organisation_claim
+                    .as_deref()
+                    .map(ClaimName::parse)
+                    .transpose()
+                    .map_err(|e| field("organisation-claim", e))?,
+                provisioning: if provision {
+                    Provisioning::JustInTime
+                } else {
+                    Provisioning::ExistingOnly
+                },
+            };
+            sso::set_identity_provider(store, actor("org sso set"), &source(), &code, &provider)
+                .await
+                .map_err(|e| match e {
+                    concordat_server::error::AppError::NotFound => {
+                        anyhow::anyhow!("there is no organisation `{code}`")
+                    }
+                    other => describe(other),
+                })?;
+            println!(
+                "{code} now signs people in with {} ({}).",
+                provider.issuer, provider.provisioning
+            );
+            println!(
+                "Register this redirect URI at the provider: https://YOUR-CONCORDAT/sign-in/sso/callback (the server's --public-url)."
+            );
+        }
+        SsoCommand::Show { code } => {
+            let code = org_code(&code)?;
+            let Some(stored) = store.identity_provider(&code).await? else {
+                anyhow::bail!("{code} has no identity provider");
+            };
+            let p = stored.provider;
+            println!("organisation:       {code}");
+            println!("issuer:             {}", p.issuer);
+            println!("client id:          {}", p.client_id);
+            println!("client secret:      (set, not shown)");
+            println!("scopes:             {}", p.scopes.to_stored());
+            println!("role claim:         {}", p.role_claim);
+            for (value, roles) in p.role_map.iter() {
+                println!("  {value} -> {roles}");
+            }
+            println!("username claim:     {}", p.username_claim);
+            if let Some(claim) = &p.organisation_claim {
+                println!("organisation claim: {claim}");
+            }
+            println!("provisioning:       {}", p.provisioning);
+        }
+        SsoCommand::Remove { code } => {
+            let code = org_code(&code)?;
+            let removed =
+                sso::remove_identity_provider(store, actor("org sso remove"), &source(), &code)
+                    .await
+                    .map_err(describe)?;
+            if removed {
+                println!("{code} no longer uses single sign-on.");
+            } else {
+                println!("{code} had no identity provider.");
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn list(store: &Store, kind: Option<String>, region: Option<String>) -> anyhow::Result<()> {

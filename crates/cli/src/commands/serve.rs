@@ -36,6 +36,13 @@ pub struct ServeOptions {
     /// localhost, where browsers would otherwise drop them.
     #[arg(long)]
     insecure_cookies: bool,
+    /// The address people reach Concordat at (e.g. https://concordat.example): needed
+    /// for single sign-on, whose redirect URI is this followed by /sign-in/sso/callback.
+    #[arg(long, env = "CONCORDAT_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Accept identity providers at plain http:// addresses: for development only.
+    #[arg(long)]
+    allow_http_identity_providers: bool,
     /// How long a browser session lasts, in hours.
     #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=168))]
     session_hours: u64,
@@ -45,13 +52,21 @@ pub struct ServeOptions {
 }
 
 impl ServeOptions {
-    fn config(&self, secure_by_default: bool) -> ServerConfig {
-        ServerConfig {
+    fn config(&self, secure_by_default: bool) -> anyhow::Result<ServerConfig> {
+        let public_url = self
+            .public_url
+            .as_deref()
+            .map(concordat_server::sso::PublicUrl::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--public-url: {e}"))?;
+        Ok(ServerConfig {
+            public_url,
+            allow_http_identity_providers: self.allow_http_identity_providers,
             secure_cookies: secure_by_default && !self.insecure_cookies,
             session_ttl: Duration::from_secs(self.session_hours * 3600),
             registration_retention: Duration::from_secs(self.retention_days * 24 * 3600),
             ..ServerConfig::default()
-        }
+        })
     }
 }
 
@@ -96,7 +111,7 @@ pub async fn serve_on(
     };
     let rules = super::rules(global)?;
     tracing::info!(version = rules.policy.version(), "policy loaded");
-    let state = AppState::new(store.clone(), options.config(secure_by_default), rules);
+    let state = AppState::new(store.clone(), options.config(secure_by_default)?, rules);
     let bar = indicatif::ProgressBar::new(0).with_style(
         indicatif::ProgressStyle::with_template(
             "{bar:40} {pos}/{len} registrations in the deconfliction index",

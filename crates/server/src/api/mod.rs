@@ -8,6 +8,7 @@ mod directions;
 mod exports;
 #[cfg(test)]
 mod fuzz;
+mod identity_provider;
 mod intelligence;
 mod me;
 mod notifications;
@@ -75,6 +76,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(me::router())
         .merge(totp::router())
         .merge(registry::router())
+        .merge(identity_provider::router())
         .merge(users::router())
         .merge(tokens::router())
         .merge(audit::router())

@@ -94,6 +94,22 @@ pub(crate) async fn check_credentials(
             return Err(AppError::BadCredentials);
         }
     };
+    second_factor(state, source, username, &account, totp, now).await?;
+    Ok(account.user)
+}
+
+/// The second step of a sign-in whose first step (a password, or an identity
+/// provider) succeeded for `account`: for an account with two-factor sign-in, checks
+/// its security code, counting a wrong or used one as a failed sign-in; then clears
+/// the account's failed sign-ins. A missing code is [`AppError::TotpRequired`].
+pub(crate) async fn second_factor(
+    state: &AppState,
+    source: &str,
+    username: &str,
+    account: &UserWithSecret,
+    totp: Option<&TotpCode>,
+    now: Timestamp,
+) -> Result<(), AppError> {
     let failures_cleared = account.failed_sign_ins;
     if let Some(stored) = account.totp.as_ref().filter(|t| t.is_confirmed()) {
         let Some(code) = totp else {
@@ -109,7 +125,7 @@ pub(crate) async fn check_credentials(
         };
         if !used {
             drop(tx);
-            record_failure(state, source, username, Some(&account), now, "totp").await?;
+            record_failure(state, source, username, Some(account), now, "totp").await?;
             return Err(AppError::BadTotp);
         }
         if failures_cleared > 0 {
@@ -132,12 +148,12 @@ pub(crate) async fn check_credentials(
         )
         .await?;
     }
-    Ok(account.user)
+    Ok(())
 }
 
 /// Counts a failed sign-in against `account` (if the name is one), locks it when the
 /// policy says so, and records the failure and which `factor` failed.
-async fn record_failure(
+pub(crate) async fn record_failure(
     state: &AppState,
     source: &str,
     username: &str,

@@ -5,10 +5,10 @@
 use crate::api::session::{check_credentials, end_session, start_session};
 use crate::auth::{self, Authenticated, Pending, csrf_matches};
 use crate::error::{AppError, FieldProblem};
-use crate::{AppState, ClientAddress, accounts};
+use crate::{AppState, ClientAddress, accounts, sso};
 use askama::Template;
 use askama_web::WebTemplate;
-use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -16,8 +16,9 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use concordat_domain::people::{NewPassword, User};
-use concordat_domain::registry::Organisation;
+use concordat_domain::registry::{OrgCode, Organisation};
 use concordat_domain::totp::TotpCode;
+use concordat_store::SsoOrganisation;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -26,6 +27,12 @@ pub(crate) fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in_page).post(sign_in))
+        .route(sso::CALLBACK_PATH, get(sso_callback))
+        .route(
+            "/sign-in/sso/second-factor",
+            axum::routing::post(sso_second_factor),
+        )
+        .route("/sign-in/sso/{code}", get(sso_start))
         .route("/sign-out", axum::routing::post(sign_out))
         .route(
             "/account/password",
@@ -142,6 +149,23 @@ struct SignInPage {
     csrf_token: String,
     username: String,
     errors: Vec<FieldProblem>,
+    /// The organisations whose people may sign in with their own sign-in service.
+    sso: Vec<SsoOrganisation>,
+}
+
+/// The organisations with single sign-on, for the sign-in page; none if the store
+/// cannot say (the password form still works).
+async fn sso_links(state: &AppState) -> Vec<SsoOrganisation> {
+    if state.config.public_url.is_none() {
+        return vec![];
+    }
+    match state.store.sso_organisations().await {
+        Ok(list) => list,
+        Err(e) => {
+            tracing::error!(error = %e, "listing single sign-on organisations failed");
+            vec![]
+        }
+    }
 }
 
 impl Errors for SignInPage {
@@ -171,6 +195,7 @@ async fn sign_in_page(State(state): State<AppState>, jar: CookieJar) -> Response
         csrf_token: csrf_token.clone(),
         username: String::new(),
         errors: vec![],
+        sso: sso_links(&state).await,
     };
     (jar.add(sign_in_csrf_cookie(&state, csrf_token)), page).into_response()
 }
@@ -198,11 +223,13 @@ async fn sign_in(
         .map(|c| c.value().to_owned())
         .unwrap_or_default();
     let fresh = auth::new_secret();
+    let sso = sso_links(&state).await;
     let again = |status: StatusCode, errors: Vec<FieldProblem>| {
         let page = SignInPage {
             csrf_token: fresh.clone(),
             username: form.username.clone(),
             errors,
+            sso: sso.clone(),
         };
         (
             status,
@@ -302,6 +329,187 @@ async fn sign_in(
             (jar, Redirect::to(to)).into_response()
         }
         Err(e) => e.into_response(),
+    }
+}
+
+/// The cookie that ties a single sign-on in flight to this browser: host-only,
+/// HttpOnly, SameSite=Lax (the provider sends the browser back with a cross-site
+/// GET, on which a Strict cookie would not come), Secure unless configured otherwise.
+/// What it stands for lasts ten minutes in the store and is used once.
+fn sso_cookie(state: &AppState, value: String) -> Cookie<'static> {
+    Cookie::build((sso_cookie_name(state), value))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.secure_cookies)
+        .same_site(SameSite::Lax)
+        .build()
+}
+
+fn sso_cookie_name(state: &AppState) -> &'static str {
+    if state.config.secure_cookies {
+        "__Host-concordat_sso"
+    } else {
+        "concordat_sso"
+    }
+}
+
+/// The sign-in page with what went wrong with a single sign-on.
+async fn sso_failed(state: &AppState, jar: CookieJar, error: sso::SsoError) -> Response {
+    let status = match &error {
+        sso::SsoError::Expired => StatusCode::BAD_REQUEST,
+        sso::SsoError::NotConfigured | sso::SsoError::NoPublicUrl => StatusCode::NOT_FOUND,
+        sso::SsoError::Provider | sso::SsoError::BadCode => StatusCode::UNAUTHORIZED,
+        sso::SsoError::Refused(_) => StatusCode::FORBIDDEN,
+        sso::SsoError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+        sso::SsoError::Internal(_) => {
+            let sso::SsoError::Internal(inner) = error else {
+                return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+            };
+            return inner.into_response();
+        }
+    };
+    let csrf_token = auth::new_secret();
+    let page = SignInPage {
+        csrf_token: csrf_token.clone(),
+        username: String::new(),
+        errors: vec![problem("sso", &error.to_string())],
+        sso: sso_links(state).await,
+    };
+    let jar = jar
+        .remove(Cookie::build(sso_cookie_name(state)).path("/"))
+        .add(sign_in_csrf_cookie(state, csrf_token));
+    (status, jar, page).into_response()
+}
+
+async fn sso_start(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    Path(code): Path<String>,
+) -> Response {
+    let Ok(code) = OrgCode::parse(&code) else {
+        return not_found_page();
+    };
+    match sso::begin(&state, &source, &code).await {
+        Ok(started) => (
+            jar.add(sso_cookie(&state, started.cookie_secret)),
+            Redirect::to(&started.redirect_to),
+        )
+            .into_response(),
+        Err(e) => sso_failed(&state, jar, e).await,
+    }
+}
+
+/// Signs in `user` and sends them on, clearing the single sign-on cookies.
+async fn signed_in(state: &AppState, source: &str, jar: CookieJar, user: &User) -> Response {
+    match start_session(state, source, user).await {
+        Ok((cookie, _, _)) => {
+            let to = if user.must_change_password {
+                "/account/password"
+            } else {
+                "/"
+            };
+            let jar = jar
+                .remove(Cookie::build(sso_cookie_name(state)).path("/"))
+                .remove(Cookie::build(SIGN_IN_CSRF_COOKIE).path("/sign-in"))
+                .add(cookie);
+            (jar, Redirect::to(to)).into_response()
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sso_second_factor.html")]
+struct SsoSecondFactorPage {
+    csrf_token: String,
+    errors: Vec<FieldProblem>,
+}
+
+impl Errors for SsoSecondFactorPage {
+    fn errors(&self) -> &[FieldProblem] {
+        &self.errors
+    }
+}
+
+impl SsoSecondFactorPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        Errors::error_for(self, field)
+    }
+}
+
+/// Asks for the security code, with the cookies for the next step.
+fn ask_for_code(
+    state: &AppState,
+    jar: CookieJar,
+    status: StatusCode,
+    cookie_secret: String,
+    errors: Vec<FieldProblem>,
+) -> Response {
+    let csrf_token = auth::new_secret();
+    let jar = jar
+        .add(sso_cookie(state, cookie_secret))
+        .add(sign_in_csrf_cookie(state, csrf_token.clone()));
+    (status, jar, SsoSecondFactorPage { csrf_token, errors }).into_response()
+}
+
+async fn sso_callback(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    query: Result<Query<sso::Callback>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let callback = query.map(|Query(q)| q).unwrap_or_default();
+    let cookie = jar
+        .get(sso_cookie_name(&state))
+        .map(|c| c.value().to_owned());
+    match sso::finish(&state, &source, cookie.as_deref(), &callback).await {
+        Ok(sso::Finished::SignedIn(user)) => signed_in(&state, &source, jar, &user).await,
+        Ok(sso::Finished::SecondFactor { cookie_secret, .. }) => {
+            ask_for_code(&state, jar, StatusCode::OK, cookie_secret, vec![])
+        }
+        Err(e) => sso_failed(&state, jar, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+struct CodeForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    totp: String,
+}
+
+async fn sso_second_factor(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    jar: CookieJar,
+    axum::Form(form): axum::Form<CodeForm>,
+) -> Response {
+    let expected = jar
+        .get(SIGN_IN_CSRF_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    if expected.is_empty() || !csrf_matches(&expected, &form.csrf_token) {
+        return sso_failed(&state, jar, sso::SsoError::Expired).await;
+    }
+    let cookie = jar
+        .get(sso_cookie_name(&state))
+        .map(|c| c.value().to_owned());
+    let code = TotpCode::parse(&form.totp).map_err(|_| ());
+    match sso::second_factor(&state, &source, cookie.as_deref(), code).await {
+        Ok(user) => signed_in(&state, &source, jar, &user).await,
+        Err((sso::SsoError::BadCode, Some(again))) => ask_for_code(
+            &state,
+            jar,
+            StatusCode::UNAUTHORIZED,
+            again,
+            vec![problem(
+                "totp",
+                "The security code is not right, or has been used already: enter the 6-digit code from your authenticator app",
+            )],
+        ),
+        Err((e, _)) => sso_failed(&state, jar, e).await,
     }
 }
 

@@ -69,7 +69,7 @@ impl TestApp {
     }
 
     /// Starts a server with `config` over `test_store` with the story people.
-    pub async fn start_with(test_store: TestStore, config: ServerConfig) -> Self {
+    pub async fn start_with(test_store: TestStore, mut config: ServerConfig) -> Self {
         let store = test_store.store.clone();
         let data = ReferenceData::builtin().expect("reference data");
         let mut tx = store.write().await.expect("begin");
@@ -122,11 +122,18 @@ impl TestApp {
             .await
             .expect("bind");
         let address = listener.local_addr().expect("address");
+        if config.public_url.is_none() {
+            config.public_url = Some(
+                concordat_server::sso::PublicUrl::parse(&format!("http://{address}"))
+                    .expect("public URL"),
+            );
+        }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let state = AppState::new(store.clone(), config, rules());
         let server = tokio::spawn(concordat_server::serve(state, listener, None, async move {
             let _ = rx.await;
         }));
+        concordat_server::sso::install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()

@@ -14,6 +14,7 @@ mod metrics;
 mod pages;
 mod registry;
 mod sign_in;
+mod sso;
 mod tasking;
 mod tokens;
 mod totp;

@@ -187,6 +187,25 @@ async fn fixtures(app: &TestApp) -> HashMap<&'static str, String> {
     };
     let mut tx = app.store.write().await.expect("begin");
     tx.insert_direction(&direction).await.expect("direction");
+    // An identity provider for the own organisation, so that reading it finds one.
+    {
+        use concordat_domain::sso::*;
+        let provider = IdentityProvider {
+            issuer: IssuerUrl::parse("https://idp.matrix.example", Transport::HttpsOnly)
+                .expect("issuer"),
+            client_id: ClientId::parse("concordat").expect("client"),
+            client_secret: ClientSecret::parse("matrix-secret").expect("secret"),
+            scopes: Scopes::standard(),
+            role_claim: ClaimName::parse("roles").expect("claim"),
+            role_map: RoleMap::parse_pairs(["ops=viewer"]).expect("map"),
+            username_claim: ClaimName::parse("preferred_username").expect("claim"),
+            organisation_claim: None,
+            provisioning: Provisioning::ExistingOnly,
+        };
+        tx.put_identity_provider(&OrgCode::parse(OWN).expect("code"), &provider)
+            .await
+            .expect("provider");
+    }
     tx.commit(concordat_domain::audit::AuditEntry::new(
         concordat_domain::audit::Actor::System,
         "story.direction",
