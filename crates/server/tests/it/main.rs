@@ -7,6 +7,7 @@ mod api_errors;
 mod audit;
 mod deconfliction;
 mod directions;
+mod events;
 mod fuzz_findings;
 mod handling;
 mod matrix;
