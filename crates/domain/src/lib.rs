@@ -12,6 +12,7 @@ pub mod decision;
 pub mod deconfliction;
 pub mod direction;
 pub mod handling;
+pub mod notification;
 pub mod operation;
 pub mod people;
 pub mod policy;

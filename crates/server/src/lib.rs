@@ -17,6 +17,7 @@ pub mod error;
 pub mod export;
 pub mod handling;
 mod limits;
+pub mod notify;
 pub mod reads;
 pub mod rules;
 pub mod tasking;
@@ -61,6 +62,11 @@ pub struct ServerConfig {
     pub expire_after: Duration,
     /// How long a deconfliction registration is kept, unless renewed.
     pub registration_retention: Duration,
+    /// How often a live notification stream looks in the store for notifications
+    /// committed by other nodes (those of this node wake it at once).
+    pub notification_poll_every: Duration,
+    /// How often a live notification stream sends a keep-alive comment.
+    pub notification_keep_alive: Duration,
 }
 
 impl Default for ServerConfig {
@@ -73,6 +79,8 @@ impl Default for ServerConfig {
             deadline_sweep_every: Duration::from_secs(60),
             expire_after: Duration::from_secs(14 * 24 * 60 * 60),
             registration_retention: Duration::from_secs(730 * 24 * 60 * 60),
+            notification_poll_every: Duration::from_secs(2),
+            notification_keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -90,12 +98,22 @@ pub struct AppState {
     pub rules: Arc<rules::Rules>,
     /// The in-memory deconfliction index (rebuild it from the store before serving).
     pub deconfliction: Arc<deconfliction::Deconfliction>,
+    /// What wakes live streams and the webhook dispatcher, and tells them to stop.
+    pub hub: Arc<notify::Hub>,
 }
 
 impl AppState {
     /// State over `store` with `config` and `rules`.
     pub fn new(store: Store, config: ServerConfig, rules: rules::Rules) -> Self {
+        let hub = Arc::new(notify::Hub::default());
+        let woken = Arc::downgrade(&hub);
+        store.on_notifications_committed(move || {
+            if let Some(hub) = woken.upgrade() {
+                hub.committed();
+            }
+        });
         Self {
+            hub,
             store,
             config: Arc::new(config),
             sign_in_limiter: Arc::new(SignInLimiter::default()),
@@ -303,11 +321,14 @@ pub async fn serve(
                 .await
         })
     });
+    let hub = state.hub.clone();
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
+            // Live streams end, so that their connections can close.
+            hub.stop();
         })
         .await;
     let _ = stop_tx.send(());

@@ -42,6 +42,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "two-factor sign-in",
         include_str!("../migrations/0008_totp.sql"),
     ),
+    (
+        10,
+        "notifications and webhooks",
+        include_str!("../migrations/0010_notifications.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -6,7 +6,8 @@ use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concordat_domain::audit::{AuditEntry, RecordRef};
-use concordat_store::Notification;
+use concordat_domain::notification::NotificationId;
+use concordat_store::{InboxFilter, Notification};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,7 +28,12 @@ async fn list_notifications(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<axum::Json<Vec<Notification>>, AppError> {
-    Ok(axum::Json(state.store.notifications(who.user.id).await?))
+    Ok(axum::Json(
+        state
+            .store
+            .notifications(who.user.id, InboxFilter::All)
+            .await?,
+    ))
 }
 
 /// Marks one of the user's notifications as read.
@@ -44,11 +50,12 @@ async fn mark_read(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
+    let id: NotificationId = super::path_id(&id)?;
     let mut tx = state.store.write().await?;
-    tx.mark_notification_read(who.user.id, &id).await?;
+    tx.mark_notification_read(who.user.id, id).await?;
     tx.commit(
         AuditEntry::new(who.actor(), "notification.read")
-            .record(RecordRef::new("notification", &id))
+            .record(RecordRef::new("notification", id))
             .source(source),
     )
     .await?;
