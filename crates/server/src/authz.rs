@@ -149,6 +149,9 @@ rules! {
     "POST" "/api/v1/operations/{id}/roles" => Roles(TASKING), Record(K::Operation);
     "POST" "/api/v1/operations/{id}/outcomes" => Roles(OFFICERS), Record(K::Operation);
     "GET" "/api/v1/notifications" => SignedIn, Collection;
+    "GET" "/api/v1/notifications/unread-count" => SignedIn, Collection;
+    "GET" "/api/v1/notifications/stream" => SignedIn, Collection;
+    "POST" "/api/v1/notifications/read-all" => SignedIn, Collection;
     "POST" "/api/v1/notifications/{id}/read" => SignedIn, Owned("notification: its recipient");
     "GET" "/api/v1/directions" => SignedIn, Collection;
     "POST" "/api/v1/directions" => Roles(DIRECTING), Collection;
