@@ -937,6 +937,8 @@ async fn the_demo_serves_and_its_printed_credentials_sign_in() {
                 .then(|| ("mps.tasking", words.next().expect("password").to_owned()))
         })
         .expect("credentials are printed");
+    // reqwest is built with TLS that needs its crypto provider chosen (see the server).
+    concordat_server::install_tls_provider();
     let client = reqwest::Client::new();
     let health = client
         .get(format!("{url}/healthz"))

@@ -113,6 +113,10 @@ rules! {
     "POST" "/api/v1/me/totp/confirm" => SignedIn, Collection;
     "DELETE" "/api/v1/me/totp" => SignedIn, Collection;
     "PUT" "/api/v1/organisations/{code}/sign-in-policy" => Roles(ADMIN), Target::Administered;
+    "GET" "/api/v1/organisations/{code}/webhooks" => Roles(ADMIN), Target::Administered;
+    "POST" "/api/v1/organisations/{code}/webhooks" => Roles(ADMIN), Target::Administered;
+    "DELETE" "/api/v1/organisations/{code}/webhooks/{id}" => Roles(ADMIN), Target::Administered;
+    "GET" "/api/v1/organisations/{code}/webhooks/{id}/deliveries" => Roles(ADMIN), Target::Administered;
     "DELETE" "/api/v1/users/{id}/totp" => Roles(ADMIN), Owned("user: administrators of the user's organisation or the national agency");
     "GET" "/api/v1/organisations" => SignedIn, Collection;
     "GET" "/api/v1/organisations/{code}" => SignedIn, Collection;

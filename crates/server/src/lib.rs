@@ -23,6 +23,7 @@ pub mod rules;
 pub mod tasking;
 pub mod telemetry;
 mod web;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -43,6 +44,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use limits::SignInLimiter;
+pub use webhooks::install_tls_provider;
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -67,6 +69,16 @@ pub struct ServerConfig {
     pub notification_poll_every: Duration,
     /// How often a live notification stream sends a keep-alive comment.
     pub notification_keep_alive: Duration,
+    /// How often the webhook dispatcher looks for deliveries due (notices committed by
+    /// this node wake it at once).
+    pub webhook_poll_every: Duration,
+    /// The wait after a webhook's first failed attempt; it doubles with each failure
+    /// (with jitter), up to six hours.
+    pub webhook_backoff_base: Duration,
+    /// How many attempts a delivery gets before it fails for good.
+    pub webhook_attempts: u32,
+    /// How long one attempt may take.
+    pub webhook_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +93,10 @@ impl Default for ServerConfig {
             registration_retention: Duration::from_secs(730 * 24 * 60 * 60),
             notification_poll_every: Duration::from_secs(2),
             notification_keep_alive: Duration::from_secs(15),
+            webhook_poll_every: Duration::from_secs(5),
+            webhook_backoff_base: Duration::from_secs(30),
+            webhook_attempts: 10,
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -311,6 +327,7 @@ pub async fn serve(
             }
         })
     };
+    let dispatcher = tokio::spawn(webhooks::run_dispatcher(state.clone(), stop_rx.clone()));
     let metrics_task = metrics.map(|listener| {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -334,6 +351,7 @@ pub async fn serve(
     let _ = stop_tx.send(());
     let _ = sweeper.await;
     let _ = deadlines.await;
+    let _ = dispatcher.await;
     if let Some(task) = metrics_task {
         task.await??;
     }

@@ -20,6 +20,7 @@ mod subjects;
 mod tokens;
 mod totp;
 mod users;
+mod webhooks;
 
 use crate::AppState;
 use crate::auth::Authenticated;
@@ -87,6 +88,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(intelligence::router())
         .merge(records::router())
         .merge(exports::router())
+        .merge(webhooks::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

@@ -120,6 +120,7 @@ impl TestApp {
 
     /// Starts a server over `store`, as it is.
     async fn launch(store: Store, config: ServerConfig, test_store: Option<TestStore>) -> Self {
+        concordat_server::install_tls_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -444,6 +445,10 @@ pub fn test_config() -> ServerConfig {
         body_limit: 64 * 1024,
         notification_poll_every: std::time::Duration::from_millis(100),
         notification_keep_alive: std::time::Duration::from_millis(300),
+        webhook_poll_every: std::time::Duration::from_millis(100),
+        webhook_backoff_base: std::time::Duration::from_millis(50),
+        webhook_attempts: 3,
+        webhook_timeout: std::time::Duration::from_secs(2),
         ..ServerConfig::default()
     }
 }

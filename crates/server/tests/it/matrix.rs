@@ -163,6 +163,17 @@ async fn fixtures(app: &TestApp) -> HashMap<&'static str, String> {
         json!({ "name": "matrix" }),
     )
     .await;
+    let admin = app
+        .person("m.admin", OWN, &[Role::Administrator], Clearance::Sc)
+        .await;
+    let webhook = created(
+        app,
+        &admin,
+        post.clone(),
+        &format!("/api/v1/organisations/{OWN}/webhooks"),
+        json!({ "url": "http://127.0.0.1:9/matrix", "kinds": ["request-received"] }),
+    )
+    .await;
     let me = app.get("/api/v1/me", &creator).await.json;
     let creator_id = id_of(&me["user"]);
 
@@ -217,6 +228,7 @@ async fn fixtures(app: &TestApp) -> HashMap<&'static str, String> {
     ids.insert("hit", hit);
     ids.insert("token", id_of(&token["token"]));
     ids.insert("user", creator_id);
+    ids.insert("webhook", id_of(&webhook["webhook"]));
     ids
 }
 
@@ -238,6 +250,8 @@ fn fill(path: &str, target: Target, ids: &HashMap<&'static str, String>) -> Stri
         ids["token"].clone()
     } else if path.starts_with("/api/v1/shares/") {
         ids["share"].clone()
+    } else if path.contains("/webhooks/") {
+        ids["webhook"].clone()
     } else {
         // Notifications and hits: someone else's, or nobody's.
         uuid::Uuid::now_v7().to_string()

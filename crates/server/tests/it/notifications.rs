@@ -369,6 +369,491 @@ async fn streams_end_when_the_server_stops_and_resume_on_the_next(test_store: Te
     app.stop().await;
 }
 
+// ---------------------------------------------------------------------------------------
+// Webhooks
+// ---------------------------------------------------------------------------------------
+
+/// One request a receiver got.
+#[derive(Debug, Clone)]
+struct Received {
+    headers: axum::http::HeaderMap,
+    body: Vec<u8>,
+}
+
+impl Received {
+    fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no {name} header"))
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).expect("a JSON body")
+    }
+
+    /// Checks the signature as a receiver would: HMAC-SHA256 keyed with the secret,
+    /// over `TIMESTAMP.BODY`, compared in constant time.
+    fn is_signed_with(&self, secret: &str) -> bool {
+        use hmac::{Hmac, KeyInit, Mac};
+        let Some(hex_mac) = self.header("concordat-signature").strip_prefix("sha256=") else {
+            return false;
+        };
+        let Ok(given) = hex::decode(hex_mac) else {
+            return false;
+        };
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).expect("any key");
+        mac.update(self.header("concordat-timestamp").as_bytes());
+        mac.update(b".");
+        mac.update(&self.body);
+        mac.verify_slice(&given).is_ok()
+    }
+}
+
+/// A webhook receiver: a real HTTP server on 127.0.0.1 that records what it gets and
+/// answers with the statuses it is given in turn (200 once they run out).
+struct Receiver {
+    address: std::net::SocketAddr,
+    got: std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Receiver {
+    async fn start(answers: &[u16]) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        Self::start_on(listener, answers)
+    }
+
+    fn start_on(listener: tokio::net::TcpListener, answers: &[u16]) -> Self {
+        use axum::extract::State;
+        type Shared = (
+            std::sync::Arc<std::sync::Mutex<Vec<Received>>>,
+            std::sync::Arc<std::sync::Mutex<std::collections::VecDeque<u16>>>,
+        );
+        async fn hook(
+            State((got, answers)): State<Shared>,
+            headers: axum::http::HeaderMap,
+            body: axum::body::Bytes,
+        ) -> axum::http::StatusCode {
+            got.lock().expect("lock").push(Received {
+                headers,
+                body: body.to_vec(),
+            });
+            let next = answers.lock().expect("lock").pop_front().unwrap_or(200);
+            axum::http::StatusCode::from_u16(next).expect("a status")
+        }
+        let address = listener.local_addr().expect("address");
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let answers = std::sync::Arc::new(std::sync::Mutex::new(answers.iter().copied().collect()));
+        let router = axum::Router::new()
+            .route("/hook", axum::routing::post(hook))
+            .with_state((got.clone(), answers));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router)
+                .with_graceful_shutdown(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            address,
+            got,
+            stop: Some(stop),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hook", self.address)
+    }
+
+    fn received(&self) -> Vec<Received> {
+        self.got.lock().expect("lock").clone()
+    }
+
+    /// What it has received once it has received `n`, waiting up to `within`.
+    async fn wait_for(&self, n: usize, within: Duration) -> Vec<Received> {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let got = self.received();
+            if got.len() >= n || tokio::time::Instant::now() >= deadline {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+impl Drop for Receiver {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Makes a webhook for `org` as `admin`; returns its id and secret.
+async fn add_webhook(app: &TestApp, admin: &Who, org: &str, url: &str) -> (String, String) {
+    let made = app
+        .call(
+            Method::POST,
+            &format!("/api/v1/organisations/{org}/webhooks"),
+            admin,
+            Some(json!({ "url": url, "kinds": ["request-received", "request-decided"] })),
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.text);
+    let secret = made.json["secret"].as_str().expect("the secret").to_owned();
+    assert!(secret.starts_with("whsec_"));
+    (
+        made.json["webhook"]["id"].as_str().expect("id").to_owned(),
+        secret,
+    )
+}
+
+async fn deliveries(app: &TestApp, admin: &Who, org: &str, webhook: &str) -> Vec<Value> {
+    let listed = app
+        .get(
+            &format!("/api/v1/organisations/{org}/webhooks/{webhook}/deliveries"),
+            admin,
+        )
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    listed.json.as_array().expect("a list").clone()
+}
+
+/// The deliveries once the newest is in `state`, waiting up to `within`.
+async fn wait_for_state(
+    app: &TestApp,
+    admin: &Who,
+    org: &str,
+    webhook: &str,
+    state: &str,
+    within: Duration,
+) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        let found = deliveries(app, admin, org, webhook).await;
+        if found.first().is_some_and(|d| d["state"] == state)
+            || tokio::time::Instant::now() >= deadline
+        {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The national agency's administrator points a webhook at their alerting system; a
+/// request submitted to the agency reaches it signed with the secret given once, and
+/// the administrator sees it delivered. A SECRET request never leaves for a machine.
+async fn a_receiver_gets_signed_deliveries_of_official_requests(app: &TestApp) {
+    let receiver = Receiver::start(&[]).await;
+    let admin = app.as_user("nca.admin").await;
+    let (webhook, secret) = add_webhook(app, &admin, "nca", &receiver.url()).await;
+    let force = requester(app).await;
+
+    let request = submit_request(app, &force, "Firearms factory", "official").await;
+    let got = receiver.wait_for(1, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 1, "one delivery");
+    let delivery = &got[0];
+    assert!(delivery.is_signed_with(&secret), "the signature verifies");
+    assert!(!delivery.is_signed_with("whsec_someone-else"));
+    assert_eq!(delivery.header("concordat-event"), "request-received");
+    assert_eq!(
+        delivery.header("content-type"),
+        "application/json",
+        "JSON body"
+    );
+    let body = delivery.json();
+    assert_eq!(body["kind"], "request-received");
+    assert_eq!(body["organisation"], "nca");
+    assert_eq!(body["record"], json!({ "kind": "request", "id": request }));
+    assert_eq!(body["classification"], "official");
+    assert_eq!(body["id"], delivery.header("concordat-delivery"));
+    let signed_at: i64 = delivery
+        .header("concordat-timestamp")
+        .parse()
+        .expect("seconds");
+    assert!((chrono::Utc::now().timestamp() - signed_at).abs() < 60);
+
+    let listed = wait_for_state(
+        app,
+        &admin,
+        "nca",
+        &webhook,
+        "delivered",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["id"], body["id"]);
+    assert_eq!(listed[0]["attempts"], 1);
+    assert_eq!(listed[0]["last_status"], 200);
+    assert_eq!(listed[0]["record"], format!("request:{request}"));
+    assert!(listed[0]["delivered_at"].is_string());
+
+    // A SECRET request is told to vetted people only, never to a machine.
+    submit_request(app, &force, "Armourer", "secret").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(receiver.received().len(), 1);
+    assert_eq!(deliveries(app, &admin, "nca", &webhook).await.len(), 1);
+
+    // The secret was shown once, and is never shown again.
+    let hooks = app.get("/api/v1/organisations/nca/webhooks", &admin).await;
+    assert_eq!(hooks.status, StatusCode::OK, "{}", hooks.text);
+    assert_eq!(hooks.json[0]["id"], webhook.as_str());
+    assert!(hooks.json[0].get("secret").is_none());
+    assert!(!hooks.text.contains(&secret));
+    let listed = deliveries(app, &admin, "nca", &webhook).await;
+    assert!(!json!(listed).to_string().contains(&secret));
+}
+
+/// A receiver that fails gets the same delivery again, signed afresh, until it takes
+/// it; one that never does is given up on after the last attempt, and says why.
+async fn a_failing_receiver_gets_the_delivery_again_and_then_is_given_up_on(app: &TestApp) {
+    let flaky = Receiver::start(&[500]).await;
+    let admin = app.as_user("nca.admin").await;
+    let (webhook, secret) = add_webhook(app, &admin, "nca", &flaky.url()).await;
+    let force = requester(app).await;
+    submit_request(app, &force, "Flaky receiver", "official").await;
+    let got = flaky.wait_for(2, Duration::from_secs(5)).await;
+    assert_eq!(got.len(), 2, "tried again after a 500");
+    assert_eq!(
+        got[0].header("concordat-delivery"),
+        got[1].header("concordat-delivery")
+    );
+    assert!(got.iter().all(|d| d.is_signed_with(&secret)));
+    assert_eq!(got[0].body, got[1].body, "the same body every attempt");
+    let listed = wait_for_state(
+        app,
+        &admin,
+        "nca",
+        &webhook,
+        "delivered",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(listed[0]["state"], "delivered");
+    assert_eq!(listed[0]["attempts"], 2);
+    assert_eq!(listed[0]["last_status"], 200);
+
+    // Removing the first webhook stops it; the next receiver is always down.
+    let removed = app
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/organisations/nca/webhooks/{webhook}"),
+            &admin,
+            None,
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    let broken = Receiver::start(&[503, 503, 503, 503]).await;
+    let (broken_hook, _) = add_webhook(app, &admin, "nca", &broken.url()).await;
+    submit_request(app, &force, "Broken receiver", "official").await;
+    let listed = wait_for_state(
+        app,
+        &admin,
+        "nca",
+        &broken_hook,
+        "failed",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(listed[0]["state"], "failed", "{listed:?}");
+    assert_eq!(listed[0]["attempts"], 3);
+    assert_eq!(listed[0]["last_status"], 503);
+    assert!(
+        listed[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("503"))
+    );
+    assert!(listed[0]["next_attempt_at"].is_null());
+    assert_eq!(broken.received().len(), 3);
+    // The removed webhook got nothing more.
+    assert_eq!(flaky.received().len(), 2);
+    let hooks = app.get("/api/v1/organisations/nca/webhooks", &admin).await;
+    assert!(hooks.json[0]["disabled_at"].is_string(), "{}", hooks.text);
+}
+
+/// A notice accepted is never lost: queued while the receiver is down and the server
+/// is restarted, it is delivered by the next server once the receiver is back.
+async fn a_delivery_queued_before_a_restart_is_delivered_after_it(test_store: TestStore) {
+    let config = concordat_server::ServerConfig {
+        webhook_attempts: 12,
+        webhook_backoff_base: Duration::from_millis(100),
+        ..crate::helpers::test_config()
+    };
+    let app = TestApp::start_with(test_store, config).await;
+    // The receiver's address is known, but nothing listens there yet.
+    let address = {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        listener.local_addr().expect("address")
+    };
+    let admin = app.as_user("nca.admin").await;
+    let url = format!("http://{address}/hook");
+    let (webhook, secret) = add_webhook(&app, &admin, "nca", &url).await;
+    let force = requester(&app).await;
+    let request = submit_request(&app, &force, "While the receiver was down", "official").await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    let failed_once = loop {
+        let listed = deliveries(&app, &admin, "nca", &webhook).await;
+        if listed.first().is_some_and(|d| d["last_error"].is_string())
+            || tokio::time::Instant::now() >= deadline
+        {
+            break listed;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(failed_once[0]["state"], "pending", "{failed_once:?}");
+    assert!(
+        failed_once[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("connect")),
+        "{failed_once:?}"
+    );
+    assert!(failed_once[0]["next_attempt_at"].is_string());
+
+    let app = app.restart().await;
+    let admin = app.as_user("nca.admin").await;
+    let receiver = Receiver::start_on(
+        tokio::net::TcpListener::bind(address)
+            .await
+            .expect("rebind"),
+        &[],
+    );
+    let got = receiver.wait_for(1, Duration::from_secs(10)).await;
+    assert_eq!(got.len(), 1, "delivered after the restart");
+    assert!(got[0].is_signed_with(&secret));
+    assert_eq!(
+        got[0].json()["record"],
+        json!({ "kind": "request", "id": request })
+    );
+    let listed = wait_for_state(
+        &app,
+        &admin,
+        "nca",
+        &webhook,
+        "delivered",
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(listed[0]["state"], "delivered");
+    assert!(listed[0]["attempts"].as_i64() >= Some(2));
+    app.stop().await;
+}
+
+/// Webhooks are the business of the organisation's administrators (and the national
+/// agency's): anyone else in the organisation is refused, another organisation's
+/// administrator finds nothing there, and bad input names its field.
+async fn webhooks_are_administered_only_by_the_organisations_administrators(app: &TestApp) {
+    let mps_admin = app.as_user("mps.admin").await;
+    let (webhook, secret) =
+        add_webhook(app, &mps_admin, "mps", "https://alerts.mps.example/hook").await;
+    let national = app.as_user("nca.admin").await;
+    let listed = app
+        .get("/api/v1/organisations/mps/webhooks", &national)
+        .await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.text);
+    assert_eq!(listed.json[0]["url"], "https://alerts.mps.example/hook");
+    assert!(!listed.text.contains(&secret));
+
+    let mps_officer = app.as_user("mps.tasking").await;
+    let other_admin = app
+        .person(
+            "w.admin",
+            "west-midlands",
+            &[Role::Administrator],
+            Clearance::Sc,
+        )
+        .await;
+    let body = json!({ "url": "http://127.0.0.1:9/x", "kinds": ["request-received"] });
+    for (method, path) in [
+        (Method::GET, "/api/v1/organisations/mps/webhooks".to_owned()),
+        (
+            Method::POST,
+            "/api/v1/organisations/mps/webhooks".to_owned(),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/organisations/mps/webhooks/{webhook}"),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/organisations/mps/webhooks/{webhook}/deliveries"),
+        ),
+    ] {
+        app.call(method.clone(), &path, &mps_officer, Some(body.clone()))
+            .await
+            .problem(StatusCode::FORBIDDEN);
+        app.call(method.clone(), &path, &other_admin, Some(body.clone()))
+            .await
+            .problem(StatusCode::NOT_FOUND);
+    }
+    // Nor through their own organisation's address.
+    app.get(
+        &format!("/api/v1/organisations/west-midlands/webhooks/{webhook}/deliveries"),
+        &other_admin,
+    )
+    .await
+    .problem(StatusCode::NOT_FOUND);
+
+    for (bad, field) in [
+        (
+            json!({ "url": "ftp://files.example/x", "kinds": ["request-received"] }),
+            "url",
+        ),
+        (
+            json!({ "url": "not a url", "kinds": ["request-received"] }),
+            "url",
+        ),
+        (
+            json!({ "url": "https://u:p@x.example/", "kinds": ["request-received"] }),
+            "url",
+        ),
+        (json!({ "url": "https://x.example/", "kinds": [] }), "kinds"),
+        (
+            json!({ "url": "https://x.example/", "kinds": ["gossip"] }),
+            "kinds[0]",
+        ),
+    ] {
+        let refused = app
+            .call(
+                Method::POST,
+                "/api/v1/organisations/mps/webhooks",
+                &mps_admin,
+                Some(bad.clone()),
+            )
+            .await;
+        assert!(refused.status.is_client_error(), "{bad}: {}", refused.text);
+        assert_eq!(refused.problem_fields(), [field], "{bad}: {}", refused.text);
+    }
+
+    // Removing is recorded once; removing again changes nothing.
+    for _ in 0..2 {
+        let removed = app
+            .call(
+                Method::DELETE,
+                &format!("/api/v1/organisations/mps/webhooks/{webhook}"),
+                &mps_admin,
+                None,
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text);
+    }
+    let audit = app
+        .get("/api/v1/audit?record_kind=webhook&limit=500", &national)
+        .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+    let text = audit.text;
+    assert_eq!(text.matches("\"webhook.create\"").count(), 1, "{text}");
+    assert_eq!(text.matches("\"webhook.remove\"").count(), 1, "{text}");
+    assert!(!text.contains(&secret));
+}
+
 use concordat_store::testing::TestStore;
 
 /// Runs a story that starts (and restarts) its own server, on both engines.
@@ -393,6 +878,12 @@ stories!(
     the_inbox_counts_unread_and_marks_one_or_all_read,
     a_user_with_the_stream_open_hears_of_new_requests_and_misses_none,
     a_signed_in_browser_streams_with_its_session,
+    a_receiver_gets_signed_deliveries_of_official_requests,
+    a_failing_receiver_gets_the_delivery_again_and_then_is_given_up_on,
+    webhooks_are_administered_only_by_the_organisations_administrators,
 );
 
-restart_stories!(streams_end_when_the_server_stops_and_resume_on_the_next);
+restart_stories!(
+    streams_end_when_the_server_stops_and_resume_on_the_next,
+    a_delivery_queued_before_a_restart_is_delivered_after_it,
+);
