@@ -413,6 +413,16 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_example_verifies_what_the_server_signs() {
+        // The Python example in the README computes the same value for these inputs.
+        let secret = WebhookSecret::from_random([7; WEBHOOK_SECRET_BYTES]);
+        assert_eq!(
+            signature(&secret, 1_700_000_000, b"{\"a\":1}"),
+            "sha256=96b17a2c0c09080b42bcdb78119993fc48360063bd76a345702ffe9293a59985"
+        );
+    }
+
+    #[test]
     fn back_off_doubles_with_jitter_up_to_a_ceiling() {
         let base = Duration::from_secs(10);
         for attempt in 1..=4 {
