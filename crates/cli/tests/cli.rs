@@ -952,6 +952,112 @@ async fn sign_in_policy_and_totp_reset(store: &Store, url: &DatabaseUrl) {
     );
 }
 
+/// `concordat org webhook` makes a webhook (printing its secret once), lists it
+/// without the secret, and removes it; bad input names its flag; each change audited.
+async fn webhooks_are_added_listed_and_removed(store: &Store, url: &DatabaseUrl) {
+    ok(concordat(url, &["init"]));
+    let out = ok(concordat(
+        url,
+        &[
+            "org",
+            "webhook",
+            "add",
+            "mps",
+            "--url",
+            "https://alerts.mps.example/concordat",
+            "--kinds",
+            "request-received,deconfliction-hit",
+        ],
+    ));
+    let secret = out
+        .lines()
+        .find(|l| l.starts_with("whsec_"))
+        .expect("the secret is printed")
+        .to_owned();
+    let id = out
+        .split_whitespace()
+        .nth(1)
+        .expect("the webhook's id")
+        .to_owned();
+    let list = ok(concordat(url, &["org", "webhook", "list", "mps"]));
+    assert!(list.contains(&id) && list.contains("active"), "{list}");
+    assert!(
+        list.contains("https://alerts.mps.example/concordat"),
+        "{list}"
+    );
+    assert!(!list.contains(&secret), "{list}");
+    fails(
+        concordat(
+            url,
+            &[
+                "org",
+                "webhook",
+                "add",
+                "mps",
+                "--url",
+                "ftp://x.example/",
+                "--kinds",
+                "request-received",
+            ],
+        ),
+        "--url: must be http or https",
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "org",
+                "webhook",
+                "add",
+                "mps",
+                "--url",
+                "https://x.example/",
+                "--kinds",
+                "gossip",
+            ],
+        ),
+        "--kinds",
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "org",
+                "webhook",
+                "add",
+                "atlantis",
+                "--url",
+                "https://x.example/",
+                "--kinds",
+                "request-received",
+            ],
+        ),
+        "there is no organisation `atlantis`",
+    );
+    fails(
+        concordat(url, &["org", "webhook", "remove", "kent", &id]),
+        "kent has no webhook",
+    );
+    let out = ok(concordat(url, &["org", "webhook", "remove", "mps", &id]));
+    assert!(out.contains("removed"), "{out}");
+    let list = ok(concordat(url, &["org", "webhook", "list", "mps"]));
+    assert!(list.contains("removed"), "{list}");
+    let actions: Vec<String> = store
+        .audit_entries(&concordat_store::AuditFilter {
+            record_kind: Some("webhook".to_owned()),
+            limit: 20,
+            ..Default::default()
+        })
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions.len(), 2, "{actions:?}");
+    assert!(actions.iter().any(|a| a == "webhook.create"));
+    assert!(actions.iter().any(|a| a == "webhook.remove"));
+}
+
 macro_rules! on_both_engines {
     ($($name:ident),* $(,)?) => {$(
         mod $name {
@@ -981,6 +1087,7 @@ on_both_engines!(
     audit_verify_reports_the_first_broken_entry,
     requests_are_decided_from_the_command_line_and_replayed,
     directions_are_refused_with_their_paragraph_or_drafted_and_issued,
+    webhooks_are_added_listed_and_removed,
 );
 
 #[test]
@@ -1042,7 +1149,8 @@ async fn the_demo_serves_and_its_printed_credentials_sign_in() {
                 .then(|| ("mps.tasking", words.next().expect("password").to_owned()))
         })
         .expect("credentials are printed");
-    concordat_server::sso::install_tls_provider();
+    // reqwest is built with TLS that needs its crypto provider chosen (see the server).
+    concordat_server::install_tls_provider();
     let client = reqwest::Client::new();
     let health = client
         .get(format!("{url}/healthz"))

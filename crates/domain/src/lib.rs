@@ -13,6 +13,7 @@ pub mod deconfliction;
 pub mod direction;
 pub mod events;
 pub mod handling;
+pub mod notification;
 pub mod operation;
 pub mod people;
 pub mod policy;

@@ -297,6 +297,36 @@ pub async fn authenticate(
     ))
 }
 
+/// Whether the credential `who` came with still works: the session not ended or
+/// expired, the token not revoked or expired, the account still active. A response
+/// that lasts (a live stream) checks it from time to time, as each request would.
+pub async fn still_valid(state: &AppState, who: &Authenticated) -> Result<bool, AppError> {
+    let now = concordat_domain::time::Timestamp::now();
+    match &who.credential {
+        Credential::Bearer { token_id } => {
+            let token = match state.store.api_token_by_id(*token_id).await {
+                Ok(token) => token,
+                Err(concordat_store::StoreError::NotFound) => return Ok(false),
+                Err(e) => return Err(e.into()),
+            };
+            if !token.is_usable(now) {
+                return Ok(false);
+            }
+            match state.store.user(token.user_id).await {
+                Ok(user) => Ok(user.is_active()),
+                Err(concordat_store::StoreError::NotFound) => Ok(false),
+                Err(e) => Err(e.into()),
+            }
+        }
+        Credential::Session { token_hash, .. } => Ok(state
+            .store
+            .session(token_hash)
+            .await?
+            .is_some_and(|s| s.user.is_active())),
+        Credential::Command => Ok(true),
+    }
+}
+
 /// The user `username`, for the command line to act as. A disabled account, or one
 /// with something [`Pending`], cannot be acted as.
 pub async fn acting_as(state: &AppState, username: &str) -> Result<Principal, AppError> {

@@ -118,6 +118,10 @@ rules! {
     "GET" "/api/v1/organisations/{code}/identity-provider" => Roles(ADMIN), Target::Administered;
     "PUT" "/api/v1/organisations/{code}/identity-provider" => Roles(ADMIN), Target::Administered;
     "DELETE" "/api/v1/organisations/{code}/identity-provider" => Roles(ADMIN), Target::Administered;
+    "GET" "/api/v1/organisations/{code}/webhooks" => Roles(ADMIN), Target::Administered;
+    "POST" "/api/v1/organisations/{code}/webhooks" => Roles(ADMIN), Target::Administered;
+    "DELETE" "/api/v1/organisations/{code}/webhooks/{id}" => Roles(ADMIN), Target::Administered;
+    "GET" "/api/v1/organisations/{code}/webhooks/{id}/deliveries" => Roles(ADMIN), Target::Administered;
     "DELETE" "/api/v1/users/{id}/totp" => Roles(ADMIN), Owned("user: administrators of the user's organisation or the national agency");
     "GET" "/api/v1/organisations" => SignedIn, Collection;
     "GET" "/api/v1/organisations/{code}" => SignedIn, Collection;
@@ -154,6 +158,9 @@ rules! {
     "POST" "/api/v1/operations/{id}/roles" => Roles(TASKING), Record(K::Operation);
     "POST" "/api/v1/operations/{id}/outcomes" => Roles(OFFICERS), Record(K::Operation);
     "GET" "/api/v1/notifications" => SignedIn, Collection;
+    "GET" "/api/v1/notifications/unread-count" => SignedIn, Collection;
+    "GET" "/api/v1/notifications/stream" => SignedIn, Collection;
+    "POST" "/api/v1/notifications/read-all" => SignedIn, Collection;
     "POST" "/api/v1/notifications/{id}/read" => SignedIn, Owned("notification: its recipient");
     "GET" "/api/v1/directions" => SignedIn, Collection;
     "POST" "/api/v1/directions" => Roles(DIRECTING), Collection;

@@ -13,6 +13,7 @@
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::error::AppError;
+use crate::notify::{self, Notice};
 use crate::tasking::require_any;
 use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
 use concordat_domain::deconfliction::{
@@ -20,6 +21,7 @@ use concordat_domain::deconfliction::{
     PointOfContact, Registration, RegistrationId, Resolution, is_told, other_side,
 };
 use concordat_domain::handling::RecordKind;
+use concordat_domain::notification::NoticeKind;
 use concordat_domain::operation::OperationId;
 use concordat_domain::people::Role;
 use concordat_domain::registry::OrgCode;
@@ -497,18 +499,18 @@ async fn record_hits(
             if !is_told(owner.disclosure, other.disclosure) {
                 continue;
             }
-            let message = notify_message(&owner.reference, &other_side(other));
-            for role in REGISTRARS {
-                tx.notify_role(
-                    &owner.organisation,
-                    *role,
+            notify::send(
+                tx,
+                &Notice {
+                    organisation: owner.organisation.clone(),
+                    roles: REGISTRARS,
                     cleared_for,
-                    "deconfliction-hit",
-                    &format!("hit:{hit}"),
-                    &message,
-                )
-                .await?;
-            }
+                    kind: NoticeKind::DeconflictionHit,
+                    record: RecordRef::new("hit", hit),
+                    message: notify_message(&owner.reference, &other_side(other)),
+                },
+            )
+            .await?;
             tx.audit(
                 AuditEntry::new(Actor::System, "deconfliction.disclose")
                     .record(RecordRef::new("hit", hit))

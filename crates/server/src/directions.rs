@@ -18,6 +18,7 @@
 use crate::AppState;
 use crate::auth::{Authenticated, Principal};
 use crate::error::{AppError, FieldProblem, Refusal};
+use crate::notify::{self, Notice};
 use concordat_domain::audit::{AuditEntry, RecordRef};
 use concordat_domain::direction::{
     BorderProtocol, BorderProtocolRecord, ComplianceOutcome, ConsentAnswer, Direction,
@@ -26,6 +27,7 @@ use concordat_domain::direction::{
     VoluntaryAttempt, check_draft, check_issue,
 };
 use concordat_domain::handling::RecordKind;
+use concordat_domain::notification::NoticeKind;
 use concordat_domain::people::{DgAuthority, Role};
 use concordat_domain::registry::{OrgCode, Organisation, ReferenceData};
 use concordat_domain::tasking::{Request, RequestId, RequestState};
@@ -307,7 +309,6 @@ pub async fn issue(
     };
     check_issue(&case).map_err(|r| refused("The direction cannot be issued", r))?;
     let after = change(&mut tx, who, &direction, DirectionEvent::Issue, None).await?;
-    let record = format!("direction:{id}");
     let message = format!(
         "A direction from the Director General (¶9) has been issued to {}; acknowledge it.",
         recipient.name
@@ -316,19 +317,19 @@ pub async fn issue(
         .marking(RecordKind::Direction, &id.to_string())
         .await?
         .classification;
-    let mut notified = 0;
-    for role in [Role::TaskingOfficer, Role::SeniorDecisionMaker] {
-        notified += tx
-            .notify_role(
-                &recipient.code,
-                role,
-                cleared_for,
-                "direction-issued",
-                &record,
-                &message,
-            )
-            .await?;
-    }
+    let notified = notify::send(
+        &mut tx,
+        &Notice {
+            organisation: recipient.code.clone(),
+            roles: &[Role::TaskingOfficer, Role::SeniorDecisionMaker],
+            cleared_for,
+            kind: NoticeKind::DirectionIssued,
+            record: RecordRef::new("direction", id),
+            message,
+        },
+    )
+    .await?
+    .people;
     tx.commit(entry(who, source, "direction.issue", id).detail(json!({
         "recipient": direction.recipient,
         "voluntary": voluntary,

@@ -10,12 +10,14 @@
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::error::AppError;
+use crate::notify::Notice;
 use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
 use concordat_domain::deconfliction::PointOfContact;
 use concordat_domain::events::{
     ActivityId, ActivityKind, ActivityState, ActivityTitle, ClashId, ClashNote, ClashResolution,
     OtherActivity, Place, PlannedActivity, TimeWindow, told_of,
 };
+use concordat_domain::notification::NoticeKind;
 use concordat_domain::operation::OperationId;
 use concordat_domain::people::{Classification, Role};
 use concordat_domain::registry::OrgCode;
@@ -473,18 +475,18 @@ async fn raise_clashes(
         };
         for (owner, other) in [(mine, &theirs), (&theirs, mine)] {
             let told = told_of(other, distance);
-            let message = alert_message(owner, &told);
-            for role in ALERTED {
-                tx.notify_role(
-                    &owner.organisation,
-                    *role,
-                    Classification::Official,
-                    "activity-clash",
-                    &format!("clash:{clash}"),
-                    &message,
-                )
-                .await?;
-            }
+            crate::notify::send(
+                tx,
+                &Notice {
+                    organisation: owner.organisation.clone(),
+                    roles: ALERTED,
+                    cleared_for: Classification::Official,
+                    kind: NoticeKind::ActivityClash,
+                    record: RecordRef::new("clash", clash),
+                    message: alert_message(owner, &told),
+                },
+            )
+            .await?;
             tx.audit(
                 AuditEntry::new(Actor::System, "activity.clash-disclosed")
                     .record(RecordRef::new("clash", clash))
@@ -754,18 +756,21 @@ pub async fn escalate(state: &AppState, now: Timestamp) -> Result<usize, AppErro
                 continue;
             }
             told.push(org);
-            tx.notify_role(
-                org,
-                Role::ControlRoom,
-                Classification::Official,
-                "activity-clash-escalated",
-                &format!("clash:{}", clash.id),
-                &format!(
-                    "Unacknowledged officer-safety clash between {} and {}, found {}: call both points of contact.",
-                    low.reference,
-                    high.reference,
-                    clash.found_at.to_datetime().format("%H:%M UTC")
-                ),
+            crate::notify::send(
+                &mut tx,
+                &Notice {
+                    organisation: org.clone(),
+                    roles: &[Role::ControlRoom],
+                    cleared_for: Classification::Official,
+                    kind: NoticeKind::ActivityClashEscalated,
+                    record: RecordRef::new("clash", clash.id),
+                    message: format!(
+                        "Unacknowledged officer-safety clash between {} and {}, found {}: call both points of contact.",
+                        low.reference,
+                        high.reference,
+                        clash.found_at.to_datetime().format("%H:%M UTC")
+                    ),
+                },
             )
             .await?;
         }

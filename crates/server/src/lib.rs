@@ -18,12 +18,14 @@ pub mod events;
 pub mod export;
 pub mod handling;
 mod limits;
+pub mod notify;
 pub mod reads;
 pub mod rules;
 pub mod sso;
 pub mod tasking;
 pub mod telemetry;
 mod web;
+pub mod webhooks;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -44,6 +46,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub use limits::SignInLimiter;
+pub use webhooks::install_tls_provider;
 
 /// How the server behaves.
 #[derive(Debug, Clone)]
@@ -71,6 +74,21 @@ pub struct ServerConfig {
     /// Whether identity providers may be reached over plain `http://`: for tests and
     /// local development only. Production needs `https://`.
     pub allow_http_identity_providers: bool,
+    /// How often a live notification stream looks in the store for notifications
+    /// committed by other nodes (those of this node wake it at once).
+    pub notification_poll_every: Duration,
+    /// How often a live notification stream sends a keep-alive comment.
+    pub notification_keep_alive: Duration,
+    /// How often the webhook dispatcher looks for deliveries due (notices committed by
+    /// this node wake it at once).
+    pub webhook_poll_every: Duration,
+    /// The wait after a webhook's first failed attempt; it doubles with each failure
+    /// (with jitter), up to six hours.
+    pub webhook_backoff_base: Duration,
+    /// How many attempts a delivery gets before it fails for good.
+    pub webhook_attempts: u32,
+    /// How long one attempt may take.
+    pub webhook_timeout: Duration,
 }
 
 impl Default for ServerConfig {
@@ -86,6 +104,12 @@ impl Default for ServerConfig {
             clash_rules: concordat_domain::events::ClashRules::default(),
             public_url: None,
             allow_http_identity_providers: false,
+            notification_poll_every: Duration::from_secs(2),
+            notification_keep_alive: Duration::from_secs(15),
+            webhook_poll_every: Duration::from_secs(5),
+            webhook_backoff_base: Duration::from_secs(30),
+            webhook_attempts: 10,
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -105,12 +129,22 @@ pub struct AppState {
     pub deconfliction: Arc<deconfliction::Deconfliction>,
     /// The in-memory index of planned activity (loaded from the store on first use).
     pub events: Arc<events::Events>,
+    /// What wakes live streams and the webhook dispatcher, and tells them to stop.
+    pub hub: Arc<notify::Hub>,
 }
 
 impl AppState {
     /// State over `store` with `config` and `rules`.
     pub fn new(store: Store, config: ServerConfig, rules: rules::Rules) -> Self {
+        let hub = Arc::new(notify::Hub::default());
+        let woken = Arc::downgrade(&hub);
+        store.on_notifications_committed(move || {
+            if let Some(hub) = woken.upgrade() {
+                hub.committed();
+            }
+        });
         Self {
+            hub,
             store,
             config: Arc::new(config),
             sign_in_limiter: Arc::new(SignInLimiter::default()),
@@ -286,7 +320,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     telemetry::prometheus();
-    sso::install_tls_provider();
+    install_tls_provider();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(());
     let sweeper = {
         let limiter = state.sign_in_limiter.clone();
@@ -310,6 +344,7 @@ pub async fn serve(
             }
         })
     };
+    let dispatcher = tokio::spawn(webhooks::run_dispatcher(state.clone(), stop_rx.clone()));
     let metrics_task = metrics.map(|listener| {
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
@@ -320,16 +355,20 @@ pub async fn serve(
                 .await
         })
     });
+    let hub = state.hub.clone();
     let app = app(state).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
             tracing::info!("shutting down: finishing requests in flight");
+            // Live streams end, so that their connections can close.
+            hub.stop();
         })
         .await;
     let _ = stop_tx.send(());
     let _ = sweeper.await;
     let _ = deadlines.await;
+    let _ = dispatcher.await;
     if let Some(task) = metrics_task {
         task.await??;
     }

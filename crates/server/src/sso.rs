@@ -832,21 +832,12 @@ impl IdpHttp {
     }
 }
 
-/// Installs rustls's ring crypto provider as the process default, unless one is
-/// installed already. reqwest is built without a provider of its own (`aws-lc-rs`
-/// would add a large C build), so building any reqwest client in this process before
-/// this has run panics: [`crate::serve`] and the server's own client call it, and so
-/// must tests and tools that make clients of their own.
-pub fn install_tls_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
-
 /// One reqwest client for every provider (it keeps connections and the trust store).
 fn shared_client() -> Result<reqwest::Client, SsoError> {
     static CLIENT: OnceLock<Result<reqwest::Client, String>> = OnceLock::new();
     CLIENT
         .get_or_init(|| {
-            install_tls_provider();
+            crate::install_tls_provider();
             reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .connect_timeout(Duration::from_secs(5))

@@ -8,12 +8,14 @@
 use crate::AppState;
 use crate::auth::Authenticated;
 use crate::error::AppError;
+use crate::notify::{self, Notice};
 use concordat_domain::audit::{Actor, AuditEntry, RecordRef};
 use concordat_domain::decision::{
     Charging, ChargingTerms, Decision, DecisionId, DepartureReason, NdmRationale, Outcome,
     ProposedDecision, Recommendation, Roles, check_decision,
 };
 use concordat_domain::handling::RecordKind;
+use concordat_domain::notification::NoticeKind;
 use concordat_domain::operation::{
     CodeName, Operation, OperationId, OperationOutcome, Reason, RoleHistory,
 };
@@ -485,28 +487,21 @@ pub async fn transition(
             request.requester,
             request.title
         );
-        let record = format!("request:{id}");
         let cleared_for = tx
             .marking(RecordKind::Request, &id.to_string())
             .await?
             .classification;
-        tx.notify_role(
-            &request.receiver,
-            Role::TaskingOfficer,
-            cleared_for,
-            "request-received",
-            &record,
-            &message,
-        )
-        .await?;
-        if let Some(gateway) = request.route.gateway() {
-            tx.notify_role(
-                gateway,
-                Role::TaskingOfficer,
-                cleared_for,
-                "request-received",
-                &record,
-                &message,
+        for organisation in std::iter::once(&request.receiver).chain(request.route.gateway()) {
+            notify::send(
+                &mut tx,
+                &Notice {
+                    organisation: organisation.clone(),
+                    roles: &[Role::TaskingOfficer],
+                    cleared_for,
+                    kind: NoticeKind::RequestReceived,
+                    record: RecordRef::new("request", id),
+                    message: message.clone(),
+                },
             )
             .await?;
         }
@@ -805,13 +800,16 @@ pub async fn decide(
         .marking(RecordKind::Request, &id.to_string())
         .await?
         .classification;
-    tx.notify_role(
-        &request.requester,
-        Role::TaskingOfficer,
-        cleared_for,
-        "request-decided",
-        &format!("request:{id}"),
-        &message,
+    notify::send(
+        &mut tx,
+        &Notice {
+            organisation: request.requester.clone(),
+            roles: &[Role::TaskingOfficer],
+            cleared_for,
+            kind: NoticeKind::RequestDecided,
+            record: RecordRef::new("request", id),
+            message,
+        },
     )
     .await?;
     tx.commit(
@@ -1152,13 +1150,16 @@ pub async fn sweep_deadlines(state: &AppState, now: Timestamp) -> Result<SweepRe
             .marking(RecordKind::Request, &request.id.to_string())
             .await?
             .classification;
-        tx.notify_role(
-            &request.receiver,
-            Role::TaskingOfficer,
-            cleared_for,
-            "request-overdue",
-            &format!("request:{}", request.id),
-            &message,
+        notify::send(
+            &mut tx,
+            &Notice {
+                organisation: request.receiver.clone(),
+                roles: &[Role::TaskingOfficer],
+                cleared_for,
+                kind: NoticeKind::RequestOverdue,
+                record: RecordRef::new("request", request.id),
+                message,
+            },
         )
         .await?;
         tx.commit(
@@ -1201,13 +1202,16 @@ pub async fn sweep_deadlines(state: &AppState, now: Timestamp) -> Result<SweepRe
             .marking(RecordKind::Request, &request.id.to_string())
             .await?
             .classification;
-        tx.notify_role(
-            &request.requester,
-            Role::TaskingOfficer,
-            cleared_for,
-            "request-expired",
-            &format!("request:{}", request.id),
-            &format!("Expired undecided: {}", request.title),
+        notify::send(
+            &mut tx,
+            &Notice {
+                organisation: request.requester.clone(),
+                roles: &[Role::TaskingOfficer],
+                cleared_for,
+                kind: NoticeKind::RequestExpired,
+                record: RecordRef::new("request", request.id),
+                message: format!("Expired undecided: {}", request.title),
+            },
         )
         .await?;
         tx.commit(

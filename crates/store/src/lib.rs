@@ -18,6 +18,7 @@ mod directions;
 mod events;
 mod handling;
 mod migrations;
+mod notifications;
 mod operations;
 mod registry;
 mod sessions;
@@ -32,12 +33,15 @@ pub use deconfliction::{IndexEntry, NewRegistration, StoredHit, StoredRegistrati
 pub use directions::{DirectionHistoryEntry, DirectionScope};
 pub use events::{NewActivity, StoredActivity, StoredClash};
 pub use handling::ShareRecord;
+pub use notifications::{
+    AttemptOutcome, ClaimedDelivery, Delivery, InboxFilter, NewDelivery, NewWebhook, Notification,
+    Webhook,
+};
 pub use operations::{InvestigationOnSubject, NewOperation, OperationSummary};
 pub use sessions::{ApiToken, NewApiToken, NewSession, SessionRecord, TokenHash};
 pub use sso::{PendingSso, SsoOrganisation, StoredIdentityProvider};
 pub use tasking::{
-    ChargingProposal, DecisionRecord, NewSubject, Notification, RequestBox, RequestHistoryEntry,
-    event_name,
+    ChargingProposal, DecisionRecord, NewSubject, RequestBox, RequestHistoryEntry, event_name,
 };
 pub use users::{NewUser, StoredTotp, UserFilter, UserWithSecret};
 
@@ -48,6 +52,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use std::fmt;
 use std::path::PathBuf;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// Which database engine a store runs on.
@@ -195,6 +200,27 @@ pub(crate) fn parse_instant(
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    hooks: Arc<CommitHooks>,
+}
+
+/// What to call after a transaction that wrote notifications commits: the server
+/// wakes its live streams and its webhook dispatcher with it, so they need not wait
+/// for their next look at the store. Shared by every clone of the store.
+#[derive(Default)]
+struct CommitHooks {
+    notified: RwLock<Option<Arc<dyn Fn() + Send + Sync>>>,
+}
+
+impl CommitHooks {
+    fn after_notifications(&self) {
+        let hook = match self.notified.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        if let Some(hook) = hook {
+            hook();
+        }
+    }
 }
 
 impl fmt::Debug for Store {
@@ -239,6 +265,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            hooks: Arc::default(),
         })
     }
 
@@ -250,6 +277,7 @@ impl Store {
             .await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            hooks: Arc::default(),
         })
     }
 
@@ -279,7 +307,19 @@ impl Store {
         Ok(WriteTx {
             tx: self.pool.begin_write().await?,
             engine: self.engine(),
+            notified: false,
+            hooks: self.hooks.clone(),
         })
+    }
+
+    /// Calls `hook` (in this process) after each transaction that wrote notifications
+    /// commits, replacing any hook set before. It must return at once.
+    pub fn on_notifications_committed(&self, hook: impl Fn() + Send + Sync + 'static) {
+        let hook: Arc<dyn Fn() + Send + Sync> = Arc::new(hook);
+        match self.hooks.notified.write() {
+            Ok(mut guard) => *guard = Some(hook),
+            Err(poisoned) => *poisoned.into_inner() = Some(hook),
+        }
     }
 
     /// Closes every connection; waits for those in use.
@@ -296,13 +336,24 @@ impl Store {
 pub struct WriteTx {
     tx: Tx,
     engine: Engine,
+    /// Whether this change wrote notifications, to number at commit.
+    notified: bool,
+    hooks: Arc<CommitHooks>,
 }
 
 impl WriteTx {
     /// Appends `entry` to the audit log and commits the whole change with it.
     pub async fn commit(mut self, entry: AuditEntry) -> Result<AuditRecord, StoreError> {
         let record = self.audit(entry).await?;
+        // After the audit append, which holds the chain's lock to the end: see
+        // `number_notifications`.
+        if self.notified {
+            self.number_notifications().await?;
+        }
         self.tx.commit().await?;
+        if self.notified {
+            self.hooks.after_notifications();
+        }
         Ok(record)
     }
 

@@ -48,6 +48,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         include_str!("../migrations/0009_identity_providers.sql"),
     ),
     (
+        10,
+        "notifications and webhooks",
+        include_str!("../migrations/0010_notifications.sql"),
+    ),
+    (
         11,
         "event deconfliction",
         include_str!("../migrations/0011_events.sql"),

@@ -850,7 +850,94 @@ async fn totp_secrets_confirm_once_and_steps_are_used_once(store: &Store) {
     );
 }
 
+/// Notifications written by concurrent changes are numbered in the order those
+/// changes commit, with no number given twice; one rolled back leaves nothing.
+async fn notifications_are_numbered_in_commit_order(store: &Store) {
+    use concordat_domain::notification::NoticeKind;
+    use concordat_domain::people::{Classification, Role};
+    use concordat_store::InboxFilter;
+    seeded(store).await;
+    let user = add_user(store, "n.officer", "nca").await;
+    let nca = OrgCode::parse("nca").expect("valid");
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (store, nca) = (store.clone(), nca.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut tx = store.write().await.expect("begin");
+            let told = tx
+                .insert_notifications(
+                    &nca,
+                    &[Role::TaskingOfficer, Role::Viewer],
+                    Classification::Official,
+                    NoticeKind::RequestReceived,
+                    &format!("request:{i}"),
+                    "news",
+                )
+                .await
+                .expect("notify");
+            assert_eq!(told, 1, "told once, whatever roles they hold");
+            tx.commit(AuditEntry::new(Actor::System, "test.notify"))
+                .await
+                .expect("commit");
+        }));
+    }
+    for task in tasks {
+        task.await.expect("joined");
+    }
+    let mut tx = store.write().await.expect("begin");
+    tx.insert_notifications(
+        &nca,
+        &[Role::TaskingOfficer],
+        Classification::Official,
+        NoticeKind::RequestReceived,
+        "request:rolled-back",
+        "never",
+    )
+    .await
+    .expect("notify");
+    drop(tx);
+    // Not vetted for TOP SECRET: not told.
+    let mut tx = store.write().await.expect("begin");
+    let told = tx
+        .insert_notifications(
+            &nca,
+            &[Role::TaskingOfficer],
+            Classification::TopSecret,
+            NoticeKind::RequestReceived,
+            "request:top-secret",
+            "never",
+        )
+        .await
+        .expect("notify");
+    assert_eq!(told, 0);
+    tx.commit(AuditEntry::new(Actor::System, "test.notify"))
+        .await
+        .expect("commit");
+
+    let all = store
+        .notifications(user.id, InboxFilter::All)
+        .await
+        .expect("read");
+    let mut seqs: Vec<i64> = all.iter().map(|n| n.seq).collect();
+    seqs.reverse();
+    assert_eq!(seqs, (1..=8).collect::<Vec<_>>());
+    assert_eq!(
+        store.latest_notification_seq(user.id).await.expect("read"),
+        8
+    );
+    let after = store
+        .notifications_after(user.id, 5, 100)
+        .await
+        .expect("read");
+    assert_eq!(
+        after.iter().map(|n| n.seq).collect::<Vec<_>>(),
+        vec![6, 7, 8]
+    );
+    assert_eq!(store.unread_notifications(user.id).await.expect("read"), 8);
+}
+
 concordat_store::on_both_engines!(
+    notifications_are_numbered_in_commit_order,
     totp_secrets_confirm_once_and_steps_are_used_once,
     registrations_and_hits_round_trip,
     requests_decisions_and_role_history_round_trip,

@@ -80,7 +80,7 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(token::TokenCommand),
-    /// Read the partner registry; set an organisation's sign-in policy.
+    /// Read the partner registry; set an organisation's sign-in policy and webhooks.
     #[command(subcommand)]
     Org(org::OrgCommand),
     /// Check the audit log.

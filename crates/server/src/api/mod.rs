@@ -22,6 +22,7 @@ mod subjects;
 mod tokens;
 mod totp;
 mod users;
+mod webhooks;
 
 use crate::AppState;
 use crate::auth::Authenticated;
@@ -91,6 +92,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(records::router())
         .merge(exports::router())
         .merge(events::router())
+        .merge(webhooks::router())
 }
 
 /// Parses an identifier from the path; one that cannot be an identifier names

@@ -334,7 +334,7 @@ mod an_expired_registration_no_longer_matches {
     fn config() -> concordat_server::ServerConfig {
         concordat_server::ServerConfig {
             registration_retention: std::time::Duration::from_secs(1),
-            ..concordat_server::ServerConfig::default()
+            ..crate::helpers::test_config()
         }
     }
 

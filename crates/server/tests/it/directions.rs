@@ -338,11 +338,14 @@ async fn a_force_in_england_and_wales_is_directed_told_and_acknowledges(app: &Te
     assert!(issued.json["issued_at"].is_string());
     let told = app
         .store
-        .notifications(cast.kent_tasking_id)
+        .notifications(cast.kent_tasking_id, concordat_store::InboxFilter::All)
         .await
         .expect("notifications");
     assert_eq!(told.len(), 1);
-    assert_eq!(told[0].kind, "direction-issued");
+    assert_eq!(
+        told[0].kind,
+        concordat_domain::notification::NoticeKind::DirectionIssued
+    );
     assert_eq!(told[0].record, format!("direction:{id}"));
     let again = step(app, &cast.director, &id, "issue", None).await;
     again.problem(StatusCode::CONFLICT);

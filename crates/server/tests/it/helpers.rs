@@ -21,6 +21,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub store: Store,
     pub client: reqwest::Client,
+    pub config: ServerConfig,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     test_store: Option<TestStore>,
@@ -61,15 +62,11 @@ pub const DG_DELEGATES: &[&str] = &["nca.director"];
 impl TestApp {
     /// Starts a server over `test_store` with the story people.
     pub async fn start(test_store: TestStore) -> Self {
-        let config = ServerConfig {
-            body_limit: 64 * 1024,
-            ..ServerConfig::default()
-        };
-        Self::start_with(test_store, config).await
+        Self::start_with(test_store, test_config()).await
     }
 
     /// Starts a server with `config` over `test_store` with the story people.
-    pub async fn start_with(test_store: TestStore, mut config: ServerConfig) -> Self {
+    pub async fn start_with(test_store: TestStore, config: ServerConfig) -> Self {
         let store = test_store.store.clone();
         let data = ReferenceData::builtin().expect("reference data");
         let mut tx = store.write().await.expect("begin");
@@ -118,6 +115,12 @@ impl TestApp {
         ))
         .await
         .expect("commit");
+        Self::launch(store, config, Some(test_store)).await
+    }
+
+    /// Starts a server over `store`, as it is.
+    async fn launch(store: Store, mut config: ServerConfig, test_store: Option<TestStore>) -> Self {
+        concordat_server::install_tls_provider();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -129,11 +132,10 @@ impl TestApp {
             );
         }
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let state = AppState::new(store.clone(), config, rules());
+        let state = AppState::new(store.clone(), config.clone(), rules());
         let server = tokio::spawn(concordat_server::serve(state, listener, None, async move {
             let _ = rx.await;
         }));
-        concordat_server::sso::install_tls_provider();
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -142,10 +144,41 @@ impl TestApp {
             address,
             store,
             client,
+            config,
             shutdown: Some(tx),
             server: Some(server),
-            test_store: Some(test_store),
+            test_store,
         }
+    }
+
+    /// Stops the server cleanly and starts a new one over the same store, as after a
+    /// restart (or on another node): nothing in memory survives, the store does.
+    pub async fn restart(mut self) -> Self {
+        self.stop_server().await;
+        let test_store = self.test_store.take();
+        Self::launch(self.store.clone(), self.config.clone(), test_store).await
+    }
+
+    async fn stop_server(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// Sends a GET with credentials and extra headers, and returns the response
+    /// unread: for streams.
+    pub async fn open(&self, path: &str, who: &Who, headers: &[(&str, &str)]) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path)).headers(who.headers());
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send().await.expect("the server answers")
     }
 
     /// The full address of `path` on this server.
@@ -267,15 +300,7 @@ impl TestApp {
 
     /// Stops the server, checks it stopped cleanly, and removes the store.
     pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(server) = self.server.take() {
-            server
-                .await
-                .expect("server task")
-                .expect("server stopped cleanly");
-        }
+        self.stop_server().await;
         if let Some(t) = self.test_store.take() {
             t.cleanup().await;
         }
@@ -417,6 +442,21 @@ macro_rules! stories {
             }
         }
     )*};
+}
+
+/// The configuration stories run with: quick background jobs, so that they wait
+/// little.
+pub fn test_config() -> ServerConfig {
+    ServerConfig {
+        body_limit: 64 * 1024,
+        notification_poll_every: std::time::Duration::from_millis(100),
+        notification_keep_alive: std::time::Duration::from_millis(300),
+        webhook_poll_every: std::time::Duration::from_millis(100),
+        webhook_backoff_base: std::time::Duration::from_millis(50),
+        webhook_attempts: 3,
+        webhook_timeout: std::time::Duration::from_secs(2),
+        ..ServerConfig::default()
+    }
 }
 
 /// The built-in registry and policy.

@@ -12,6 +12,7 @@ mod fuzz_findings;
 mod handling;
 mod matrix;
 mod metrics;
+mod notifications;
 mod pages;
 mod registry;
 mod sign_in;

@@ -29,6 +29,7 @@ async fn metrics_are_served_on_their_own_listener_and_not_by_the_application() {
             let _ = stopped.await;
         },
     ));
+    concordat_server::install_tls_provider();
     let client = reqwest::Client::new();
     let health = client
         .get(format!("http://{app_addr}/healthz"))
