@@ -1193,6 +1193,36 @@ fn concordat_plain(args: &[&str]) -> Run {
     }
 }
 
+/// The event benchmark prints the figures the issue names, as one JSON object.
+#[test]
+fn bench_events_prints_its_figures_as_json() {
+    let out = concordat_plain(&[
+        "bench",
+        "events",
+        "--records",
+        "2000",
+        "--checks",
+        "200",
+        "--json",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let figures: serde_json::Value =
+        serde_json::from_str(out.stdout.trim()).expect("one JSON object");
+    assert_eq!(figures["records"], 2000);
+    assert_eq!(figures["checks"], 200);
+    for key in [
+        "check_p50_ms",
+        "check_p99_ms",
+        "ingest_per_s",
+        "clashes_per_check",
+    ] {
+        assert!(figures[key].is_number(), "{key} missing: {figures}");
+    }
+    let none = concordat_plain(&["bench", "events", "--records", "0"]);
+    assert_ne!(none.code, 0);
+    assert!(none.stderr.contains("--records"), "{}", none.stderr);
+}
+
 /// An analyst deduplicates a people file with a broken row, then links two files
 /// whose columns have other names.
 #[test]

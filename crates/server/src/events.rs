@@ -132,23 +132,31 @@ impl Events {
             progress(all.len() as u64);
         }
         let count = all.len();
-        let mut index = self.index.write().map_err(|_| poisoned())?;
-        *index = Indexed {
-            index: EventIndex::bulk(all),
-            entries,
-            seqs,
-        };
+        {
+            let mut index = self.index.write().map_err(|_| poisoned())?;
+            *index = Indexed {
+                index: EventIndex::bulk(all),
+                entries,
+                seqs,
+            };
+        }
+        let _ = self.loaded.set(());
         Ok(count)
     }
 
-    async fn ensure_loaded(&self, store: &Store) -> Result<(), AppError> {
+    /// The index, loaded from `store` if this is its first use, held for one plan or
+    /// change at a time.
+    async fn planning_lock(
+        &self,
+        store: &Store,
+    ) -> Result<tokio::sync::MutexGuard<'_, ()>, AppError> {
         self.loaded
             .get_or_try_init(|| async {
                 self.rebuild(store, |_| {}).await?;
                 Ok::<(), AppError>(())
             })
             .await?;
-        Ok(())
+        Ok(self.planning.lock().await)
     }
 
     /// Other organisations' planned activity that may clash with `footprint`: within
@@ -397,8 +405,7 @@ pub async fn plan(
         .map_err(|_| AppError::field("operation", "no such operation visible to you"))?;
     }
     let events = state.events.clone();
-    events.ensure_loaded(&state.store).await?;
-    let _planning = events.planning.lock().await;
+    let _planning = events.planning_lock(&state.store).await?;
     let rules = state.config.clash_rules;
     let now = Timestamp::now();
     let late_notice = rules.late_notice(now, &input.window);
@@ -527,8 +534,7 @@ pub async fn change(
     require_any(who, PLANNERS)?;
     own_activity(state, who, id).await?;
     let events = state.events.clone();
-    events.ensure_loaded(&state.store).await?;
-    let _planning = events.planning.lock().await;
+    let _planning = events.planning_lock(&state.store).await?;
     let rules = state.config.clash_rules;
     let now = Timestamp::now();
     let late_notice = rules.late_notice(now, &input.window);
@@ -580,8 +586,7 @@ pub async fn cancel(
     require_any(who, PLANNERS)?;
     own_activity(state, who, id).await?;
     let events = state.events.clone();
-    events.ensure_loaded(&state.store).await?;
-    let _planning = events.planning.lock().await;
+    let _planning = events.planning_lock(&state.store).await?;
     let mut tx = state.store.write().await?;
     tx.cancel_activity(id).await?;
     for clash in tx.live_clashes_of(id).await? {

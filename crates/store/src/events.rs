@@ -258,6 +258,15 @@ async fn activity_in(db: &mut Exec<'_>, id: ActivityId) -> Result<StoredActivity
     row.into_domain()
 }
 
+async fn activities_where(
+    db: &mut Exec<'_>,
+    sql: &'static str,
+    args: Vec<crate::db::Param>,
+) -> Result<Vec<StoredActivity>, StoreError> {
+    let rows: Vec<ActivityRow> = db.fetch_all(sql, args).await?;
+    rows.into_iter().map(ActivityRow::into_domain).collect()
+}
+
 async fn clashes_where(
     db: &mut Exec<'_>,
     sql: &'static str,
@@ -279,18 +288,15 @@ impl Store {
         organisation: &OrgCode,
         after: Timestamp,
     ) -> Result<Vec<StoredActivity>, StoreError> {
-        let rows: Vec<ActivityRow> = self
-            .reader()
-            .await?
-            .fetch_all(
-                concat!(
-                    activities_select!(),
-                    " WHERE organisation = $1 AND ends_at > $2 ORDER BY starts_at, seq"
-                ),
-                params![organisation.as_str(), after.as_micros()],
-            )
-            .await?;
-        rows.into_iter().map(ActivityRow::into_domain).collect()
+        activities_where(
+            &mut self.reader().await?.exec(),
+            concat!(
+                activities_select!(),
+                " WHERE organisation = $1 AND ends_at > $2 ORDER BY starts_at, seq"
+            ),
+            params![organisation.as_str(), after.as_micros()],
+        )
+        .await
     }
 
     /// Every activity whose window overlaps `from..until`, any organisation, soonest
@@ -300,18 +306,15 @@ impl Store {
         from: Timestamp,
         until: Timestamp,
     ) -> Result<Vec<StoredActivity>, StoreError> {
-        let rows: Vec<ActivityRow> = self
-            .reader()
-            .await?
-            .fetch_all(
-                concat!(
-                    activities_select!(),
-                    " WHERE starts_at < $2 AND ends_at > $1 ORDER BY starts_at, seq"
-                ),
-                params![from.as_micros(), until.as_micros()],
-            )
-            .await?;
-        rows.into_iter().map(ActivityRow::into_domain).collect()
+        activities_where(
+            &mut self.reader().await?.exec(),
+            concat!(
+                activities_select!(),
+                " WHERE starts_at < $2 AND ends_at > $1 ORDER BY starts_at, seq"
+            ),
+            params![from.as_micros(), until.as_micros()],
+        )
+        .await
     }
 
     /// Up to `limit` planned activities ending after `now` with `seq` above `after`, in
@@ -322,18 +325,15 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<StoredActivity>, StoreError> {
-        let rows: Vec<ActivityRow> = self
-            .reader()
-            .await?
-            .fetch_all(
-                concat!(
-                    activities_select!(),
-                    " WHERE state = 'planned' AND ends_at > $1 AND seq > $2 ORDER BY seq LIMIT $3"
-                ),
-                params![now.as_micros(), after, limit],
-            )
-            .await?;
-        rows.into_iter().map(ActivityRow::into_domain).collect()
+        activities_where(
+            &mut self.reader().await?.exec(),
+            concat!(
+                activities_select!(),
+                " WHERE state = 'planned' AND ends_at > $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            ),
+            params![now.as_micros(), after, limit],
+        )
+        .await
     }
 
     /// The clash `id`.

@@ -49,6 +49,20 @@ pub struct ServeOptions {
     /// How long a deconfliction registration is kept unless renewed, in days.
     #[arg(long, default_value_t = 730, value_parser = clap::value_parser!(u64).range(1..=3650))]
     retention_days: u64,
+    /// Planned activity of two organisations closer than this, in metres (allowing for
+    /// each position's accuracy), can clash.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=20_000))]
+    clash_distance_m: u32,
+    /// How far apart in time, in minutes, two windows may be and still clash.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=1440))]
+    clash_margin_minutes: u32,
+    /// Activity entered with less notice than this, in minutes, is flagged.
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u32).range(0..=10_080))]
+    advance_notice_minutes: u32,
+    /// How long a clash alert may go unacknowledged before it goes to the 24/7 control
+    /// rooms, in minutes.
+    #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    escalate_after_minutes: u32,
 }
 
 impl ServeOptions {
@@ -65,6 +79,12 @@ impl ServeOptions {
             secure_cookies: secure_by_default && !self.insecure_cookies,
             session_ttl: Duration::from_secs(self.session_hours * 3600),
             registration_retention: Duration::from_secs(self.retention_days * 24 * 3600),
+            clash_rules: concordat_domain::events::ClashRules {
+                distance_m: self.clash_distance_m,
+                margin_minutes: self.clash_margin_minutes,
+                advance_notice_minutes: self.advance_notice_minutes,
+                escalate_after_minutes: self.escalate_after_minutes,
+            },
             ..ServerConfig::default()
         })
     }
@@ -132,6 +152,24 @@ pub async fn serve_on(
         registrations = indexed,
         seconds = started.elapsed().as_secs_f64(),
         "deconfliction index rebuilt"
+    );
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new_spinner().with_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {pos} planned activities in the event index",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let planned = state
+        .events
+        .rebuild(&store, |done| bar.set_position(done))
+        .await
+        .map_err(super::describe)?;
+    bar.finish_and_clear();
+    tracing::info!(
+        activities = planned,
+        seconds = started.elapsed().as_secs_f64(),
+        "event index rebuilt"
     );
     concordat_server::serve(state, listener, metrics, shutdown_signal()).await?;
     store.close().await;
