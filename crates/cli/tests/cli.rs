@@ -1165,6 +1165,40 @@ async fn the_demo_serves_and_its_printed_credentials_sign_in() {
         .await
         .expect("answers");
     assert_eq!(signed_in.status(), 201);
+    // The demo's planned activity: HMRC's controlled delivery clashes with TITAN's
+    // surveillance on the A6, and HMRC's officer sees it.
+    let hmrc_password = lines
+        .iter()
+        .find_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some("hmrc.officer")).then(|| words.next().map(str::to_owned))
+        })
+        .flatten()
+        .expect("hmrc.officer's credentials are printed");
+    let hmrc = client
+        .post(format!("{url}/api/v1/session"))
+        .json(&serde_json::json!({ "username": "hmrc.officer", "password": hmrc_password }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(hmrc.status(), 201);
+    let cookie = hmrc
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    let clashes: serde_json::Value = client
+        .get(format!("{url}/api/v1/clashes"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(clashes[0]["other"]["kind"], "surveillance", "{clashes}");
     // SIGTERM shuts it down cleanly.
     let pid = child.id().to_string();
     Command::new("kill")

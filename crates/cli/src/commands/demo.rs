@@ -164,6 +164,7 @@ pub async fn run(global: &super::Global, args: DemoArgs) -> anyhow::Result<ExitC
     if store.count_users().await? == 0 {
         seed(&store, &credentials).await?;
         seed_tasking(global, &store).await?;
+        seed_events(global, &store).await?;
     }
     let addr = SocketAddr::new(args.address, args.port);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
@@ -307,6 +308,71 @@ async fn seed_tasking(global: &super::Global, store: &Store) -> anyhow::Result<(
     )
     .await
     .map_err(describe)?;
+    Ok(())
+}
+
+/// Two organisations' planned activity on the A6 near Lancaster tomorrow morning, 150 m
+/// apart: the clash both sides see (README: "Event deconfliction").
+async fn seed_events(global: &super::Global, store: &Store) -> anyhow::Result<()> {
+    use concordat_domain::deconfliction::{ContactDetail, ContactName, PointOfContact};
+    use concordat_domain::events::{ActivityKind, ActivityTitle, Place, Position, TimeWindow};
+    use concordat_domain::time::Timestamp;
+    use concordat_server::events::{self, PlanInput};
+    let state = concordat_server::AppState::new(
+        store.clone(),
+        concordat_server::ServerConfig::default(),
+        super::rules(global)?,
+    );
+    let tomorrow = |hours: i64| Timestamp::now().plus(chrono::Duration::hours(24 + hours));
+    for (who, kind, title, latitude, contact, from, to) in [
+        (
+            "titan.analyst",
+            ActivityKind::Surveillance,
+            "Static observation on the A6 lay-by (fictional)",
+            54.0466,
+            ("DS Priya Shah", "0161 856 0000"),
+            0,
+            4,
+        ),
+        (
+            "hmrc.officer",
+            ActivityKind::ControlledDelivery,
+            "Controlled delivery of a parcel (fictional)",
+            54.0479,
+            ("Officer Nadia Karim", "03000 000 000"),
+            2,
+            3,
+        ),
+    ] {
+        let officer = concordat_server::auth::acting_as(&state, who)
+            .await
+            .map_err(describe)?;
+        events::plan(
+            &state,
+            &officer,
+            &source(),
+            PlanInput {
+                kind,
+                title: ActivityTitle::parse(title)?,
+                place: Place {
+                    position: Position::new(latitude, -2.8007)?,
+                    accuracy_m: 25,
+                    address: None,
+                    postcode: None,
+                },
+                window: TimeWindow::new(tomorrow(from), tomorrow(to))?,
+                point_of_contact: PointOfContact {
+                    name: ContactName::parse(contact.0)?,
+                    detail: ContactDetail::parse(contact.1)?,
+                },
+                covert: false,
+                operation: None,
+                on_behalf_of: None,
+            },
+        )
+        .await
+        .map_err(describe)?;
+    }
     Ok(())
 }
 
