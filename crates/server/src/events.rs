@@ -63,6 +63,8 @@ struct Indexed {
     entries: HashMap<u64, (ActivityId, OrgCode)>,
     /// Activity -> index number.
     seqs: HashMap<ActivityId, u64>,
+    /// The last activity change (`change_seq`) the index has taken in.
+    change: i64,
 }
 
 impl std::fmt::Debug for Events {
@@ -112,6 +114,9 @@ impl Events {
         mut progress: impl FnMut(u64),
     ) -> Result<usize, AppError> {
         let now = Timestamp::now();
+        // Changes after this one are caught up later (see `catch_up`); those before it
+        // are in the pages read below.
+        let change = store.last_activity_change().await?;
         let mut all = Vec::new();
         let mut entries = HashMap::new();
         let mut seqs = HashMap::new();
@@ -138,6 +143,7 @@ impl Events {
                 index: EventIndex::bulk(all),
                 entries,
                 seqs,
+                change,
             };
         }
         let _ = self.loaded.set(());
@@ -185,6 +191,26 @@ impl Events {
             .into_iter()
             .filter_map(|n| index.entries.get(&n.id).map(|(id, _)| (*id, n.distance_m)))
             .collect())
+    }
+
+    /// Takes in what any node planned, moved or cancelled since the index last looked,
+    /// read inside `tx`: since writes are serialised, the check that follows sees every
+    /// activity committed before it, whichever node wrote it.
+    async fn catch_up(&self, tx: &mut WriteTx) -> Result<(), AppError> {
+        let after = self.index.read().map_err(|_| poisoned())?.change;
+        let now = Timestamp::now();
+        for (stored, change) in tx.activities_changed_after(after).await? {
+            let live = stored.activity.state == ActivityState::Planned
+                && stored.activity.window.ends_at > now;
+            if live {
+                self.put(&stored)?;
+            } else {
+                self.take(stored.activity.id)?;
+            }
+            let mut index = self.index.write().map_err(|_| poisoned())?;
+            index.change = index.change.max(change);
+        }
+        Ok(())
     }
 
     fn put(&self, stored: &StoredActivity) -> Result<(), AppError> {
@@ -410,6 +436,7 @@ pub async fn plan(
     let now = Timestamp::now();
     let late_notice = rules.late_notice(now, &input.window);
     let mut tx = state.store.write().await?;
+    events.catch_up(&mut tx).await?;
     let stored = tx
         .insert_activity(&NewActivity {
             organisation,
@@ -539,6 +566,7 @@ pub async fn change(
     let now = Timestamp::now();
     let late_notice = rules.late_notice(now, &input.window);
     let mut tx = state.store.write().await?;
+    events.catch_up(&mut tx).await?;
     tx.update_activity(id, &input.place, &input.window, late_notice)
         .await?;
     let moved = tx.activity(id).await?;
@@ -588,6 +616,7 @@ pub async fn cancel(
     let events = state.events.clone();
     let _planning = events.planning_lock(&state.store).await?;
     let mut tx = state.store.write().await?;
+    events.catch_up(&mut tx).await?;
     tx.cancel_activity(id).await?;
     for clash in tx.live_clashes_of(id).await? {
         tx.clear_clash(clash.id).await?;

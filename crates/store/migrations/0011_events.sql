@@ -2,7 +2,10 @@
 -- organisations' activity.
 --
 -- `seq` is an activity's number in the in-memory spatial-temporal index, which is
--- rebuilt from the planned rows at start-up. Positions are kept as decimal text (the
+-- rebuilt from the planned rows at start-up. `change_seq` grows with every write to an
+-- activity, in commit order (writes are serialised), so that each application node
+-- catches its index up with what other nodes planned, moved or cancelled before it
+-- checks for clashes. Positions are kept as decimal text (the
 -- shortest form that reads back to the same double), so both engines hold them exactly.
 -- A clash joins two activities (`low` < `high`); it is live until one of them is
 -- cancelled or moved out of reach (`cleared_at`), and a pair that meets again later
@@ -30,11 +33,13 @@ CREATE TABLE activities (
     state          TEXT NOT NULL,
     entered_by     TEXT NOT NULL REFERENCES users (id),
     entered_at     BIGINT NOT NULL,
-    updated_at     BIGINT NOT NULL
+    updated_at     BIGINT NOT NULL,
+    change_seq     BIGINT NOT NULL
 );
 
 CREATE INDEX activities_by_organisation ON activities (organisation, starts_at);
 CREATE INDEX activities_by_window ON activities (state, ends_at, seq);
+CREATE INDEX activities_by_change ON activities (change_seq);
 
 CREATE TABLE clashes (
     id                   TEXT PRIMARY KEY,

@@ -336,6 +336,20 @@ impl Store {
         .await
     }
 
+    /// The highest activity change number written so far (0 when none).
+    pub async fn last_activity_change(&self) -> Result<i64, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            n: Option<i64>,
+        }
+        let row: Row = self
+            .reader()
+            .await?
+            .fetch_one("SELECT MAX(change_seq) AS n FROM activities", params![])
+            .await?;
+        Ok(row.n.unwrap_or(0))
+    }
+
     /// The clash `id`.
     pub async fn clash(&self, id: ClashId) -> Result<StoredClash, StoreError> {
         let row: ClashRow = self
@@ -412,6 +426,7 @@ impl WriteTx {
         let now = Timestamp::now();
         let year = now.year();
         let seq = self.next_counter("activity").await?;
+        let change = self.next_counter("activity-change").await?;
         let number = self.next_counter(&format!("reference-{year}")).await?;
         let activity = PlannedActivity {
             id: ActivityId::new(),
@@ -435,8 +450,8 @@ impl WriteTx {
                 "INSERT INTO activities (id, seq, reference, organisation, operation_id, kind, \
                  title, latitude, longitude, accuracy_m, address, postcode, starts_at, ends_at, \
                  contact_name, contact_detail, covert, late_notice, state, entered_by, \
-                 entered_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, \
-                 $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)",
+                 entered_at, updated_at, change_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+                 $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
                 params![
                     activity.id.to_string(),
                     seq,
@@ -460,10 +475,39 @@ impl WriteTx {
                     activity.entered_by.to_string(),
                     now.as_micros(),
                     now.as_micros(),
+                    change,
                 ],
             )
             .await?;
         Ok(StoredActivity { activity, seq })
+    }
+
+    /// Every activity written (planned, moved or cancelled) after change number
+    /// `after`, with the change number it is at now, in order: what a node's index has
+    /// not seen yet. Read inside the write transaction, it includes every commit before.
+    pub async fn activities_changed_after(
+        &mut self,
+        after: i64,
+    ) -> Result<Vec<(StoredActivity, i64)>, StoreError> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            activity: ActivityRow,
+            change_seq: i64,
+        }
+        let rows: Vec<Row> = self
+            .tx
+            .fetch_all(
+                "SELECT id, seq, reference, organisation, operation_id, kind, title, latitude, \
+                 longitude, accuracy_m, address, postcode, starts_at, ends_at, contact_name, \
+                 contact_detail, covert, late_notice, state, entered_by, entered_at, updated_at, \
+                 change_seq FROM activities WHERE change_seq > $1 ORDER BY change_seq",
+                params![after],
+            )
+            .await?;
+        rows.into_iter()
+            .map(|r| Ok((r.activity.into_domain()?, r.change_seq)))
+            .collect()
     }
 
     /// Moves or re-times planned activity `id` (it keeps its reference and index number).
@@ -474,12 +518,13 @@ impl WriteTx {
         window: &TimeWindow,
         late_notice: bool,
     ) -> Result<(), StoreError> {
+        let change = self.next_counter("activity-change").await?;
         let changed = self
             .tx
             .execute(
                 "UPDATE activities SET latitude = $2, longitude = $3, accuracy_m = $4, \
                  address = $5, postcode = $6, starts_at = $7, ends_at = $8, late_notice = $9, \
-                 updated_at = $10 WHERE id = $1 AND state = 'planned'",
+                 updated_at = $10, change_seq = $11 WHERE id = $1 AND state = 'planned'",
                 params![
                     id.to_string(),
                     place.position.latitude.to_string(),
@@ -491,6 +536,7 @@ impl WriteTx {
                     window.ends_at.as_micros(),
                     i64::from(late_notice),
                     Timestamp::now().as_micros(),
+                    change,
                 ],
             )
             .await?;
@@ -504,12 +550,13 @@ impl WriteTx {
 
     /// Cancels planned activity `id`.
     pub async fn cancel_activity(&mut self, id: ActivityId) -> Result<(), StoreError> {
+        let change = self.next_counter("activity-change").await?;
         let changed = self
             .tx
             .execute(
-                "UPDATE activities SET state = 'cancelled', updated_at = $2 \
+                "UPDATE activities SET state = 'cancelled', updated_at = $2, change_seq = $3 \
                  WHERE id = $1 AND state = 'planned'",
-                params![id.to_string(), Timestamp::now().as_micros()],
+                params![id.to_string(), Timestamp::now().as_micros(), change],
             )
             .await?;
         if changed == 0 {

@@ -111,7 +111,7 @@ pub enum SsoCommand {
 pub enum WebhookCommand {
     /// Make a webhook; prints its signing secret, which is shown only now.
     #[command(
-        after_help = "Example:\n  concordat org webhook add mps --url https://alerts.mps.example/concordat --kinds request-received,deconfliction-hit\n\nKinds: request-received, request-decided, request-overdue, request-expired,\ndirection-issued, deconfliction-hit."
+        after_help = "Example:\n  concordat org webhook add mps --url https://alerts.mps.example/concordat --kinds request-received,deconfliction-hit\n\nKinds: request-received, request-decided, request-overdue, request-expired,\ndirection-issued, deconfliction-hit, activity-clash, activity-clash-escalated."
     )]
     Add {
         /// The organisation's code (see `concordat org list`).

@@ -586,6 +586,58 @@ async fn windows_across_midnight_and_the_clock_change_clash_by_the_instant(app: 
     );
 }
 
+/// Application nodes share one store: activity planned or cancelled through another
+/// node is taken into account by this one before it checks.
+async fn a_node_sees_what_another_node_planned_and_cancelled(app: &TestApp) {
+    let wmp = app.as_user("wmp.case").await;
+    let (from, to) = (hours_from_now(24), hours_from_now(27));
+    // This node's index is loaded.
+    planned(
+        app,
+        &wmp,
+        plan("arrest", "Elsewhere", 51.0, -2.0, &from, &to, "DS Rao"),
+    )
+    .await;
+    let other_node = concordat_server::AppState::new(
+        app.store.clone(),
+        concordat_server::ServerConfig::default(),
+        crate::helpers::rules(),
+    );
+    let gmp = concordat_server::auth::acting_as(&other_node, "gmp.case")
+        .await
+        .expect("gmp.case");
+    let input: concordat_server::events::PlanInput = serde_json::from_value(plan(
+        "surveillance",
+        "Through the other node",
+        LAT,
+        LON,
+        &from,
+        &to,
+        "DC Hale",
+    ))
+    .expect("valid");
+    let there = concordat_server::events::plan(&other_node, &gmp, "test", input)
+        .await
+        .expect("planned on the other node");
+    let here = planned(
+        app,
+        &wmp,
+        plan("arrest", "Here", LAT, LON, &from, &to, "DS Rao"),
+    )
+    .await;
+    assert_eq!(here["clashes"].as_array().map(Vec::len), Some(1), "{here}");
+    concordat_server::events::cancel(&other_node, &gmp, "test", there.activity.id)
+        .await
+        .expect("cancelled on the other node");
+    let again = planned(
+        app,
+        &wmp,
+        plan("arrest", "Again", LAT, LON, &from, &to, "DS Rao"),
+    )
+    .await;
+    assert_eq!(again["clashes"], json!([]), "cancelled elsewhere: {again}");
+}
+
 stories!(
     two_forces_planning_150_metres_apart_are_both_alerted_with_only_what_they_may_know,
     activity_far_apart_in_space_or_time_or_of_one_force_does_not_clash,
@@ -593,4 +645,5 @@ stories!(
     an_unacknowledged_alert_escalates_and_the_national_watch_resolves_it,
     bad_places_and_times_are_refused_by_name,
     windows_across_midnight_and_the_clock_change_clash_by_the_instant,
+    a_node_sees_what_another_node_planned_and_cancelled,
 );
