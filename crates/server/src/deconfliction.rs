@@ -783,11 +783,7 @@ pub async fn hits(state: &AppState, who: &Authenticated) -> Result<Vec<HitView>,
         if let (Some(low), Some(high)) = (read.get(&hit.low), read.get(&hit.high))
             && let Some(v) = side_view(&hit, low, high, org)
         {
-            let other = if v.registration == hit.low {
-                hit.high
-            } else {
-                hit.low
-            };
+            let other = other_registration(&hit, v.registration);
             views.push((v, other));
         }
     }
@@ -807,6 +803,11 @@ pub async fn hits(state: &AppState, who: &Authenticated) -> Result<Vec<HitView>,
         .map(|(view, _)| view)
         .collect();
     Ok(visible)
+}
+
+/// The registration on the other side of `hit` from `mine`.
+fn other_registration(hit: &StoredHit, mine: RegistrationId) -> RegistrationId {
+    if mine == hit.low { hit.high } else { hit.low }
 }
 
 /// The view of `hit` (between `low` and `high`) for `org`, if it owns one side and is
@@ -845,11 +846,7 @@ pub(crate) async fn own_hit(
     .await?;
     // The other side's registration is not the reader's to read, but its marking still
     // decides whether the reader may know of the hit (see `hits`).
-    let other = if view.registration == hit.low {
-        hit.high
-    } else {
-        hit.low
-    };
+    let other = other_registration(&hit, view.registration);
     let marking = state
         .store
         .marking(RecordKind::Registration, &other.to_string())

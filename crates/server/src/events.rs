@@ -592,7 +592,10 @@ pub async fn change(
     )
     .await?;
     events.put(&moved)?;
-    let clashes = clashes_of_activity(state, who, id).await?;
+    let clashes = views_of(state, &moved.activity.organisation, |c| {
+        (c.low == id || c.high == id) && c.cleared_at.is_none()
+    })
+    .await?;
     Ok(PlanOutcome {
         activity: moved.activity,
         clashes,
@@ -689,14 +692,50 @@ fn side_view(clash: &StoredClash, mine: &PlannedActivity, theirs: &PlannedActivi
 /// The clashes on the organisation's activity, newest first.
 pub async fn clashes(state: &AppState, who: &Authenticated) -> Result<Vec<ClashView>, AppError> {
     require_any(who, READERS)?;
-    let org = &who.user.organisation;
+    views_of(state, &who.user.organisation, |_| true).await
+}
+
+/// `org`'s side of each of its clashes that `keep` keeps, newest first. Each activity is
+/// read once, however many clashes it has.
+async fn views_of(
+    state: &AppState,
+    org: &OrgCode,
+    keep: impl Fn(&StoredClash) -> bool,
+) -> Result<Vec<ClashView>, AppError> {
+    let mut read: HashMap<ActivityId, PlannedActivity> = HashMap::new();
     let mut views = vec![];
     for clash in state.store.clashes_of(org).await? {
-        if let Some(view) = view_for(state, &clash, org).await? {
+        if !keep(&clash) {
+            continue;
+        }
+        for id in [clash.low, clash.high] {
+            if let std::collections::hash_map::Entry::Vacant(slot) = read.entry(id) {
+                slot.insert(state.store.activity(id).await?.activity);
+            }
+        }
+        if let (Some(low), Some(high)) = (read.get(&clash.low), read.get(&clash.high))
+            && let Some(view) = side_of(&clash, low, high, org)
+        {
             views.push(view);
         }
     }
     Ok(views)
+}
+
+/// `org`'s side of `clash` (between `low` and `high`), if it has one.
+fn side_of(
+    clash: &StoredClash,
+    low: &PlannedActivity,
+    high: &PlannedActivity,
+    org: &OrgCode,
+) -> Option<ClashView> {
+    if low.organisation == *org {
+        Some(side_view(clash, low, high))
+    } else if high.organisation == *org {
+        Some(side_view(clash, high, low))
+    } else {
+        None
+    }
 }
 
 async fn view_for(
@@ -706,25 +745,7 @@ async fn view_for(
 ) -> Result<Option<ClashView>, AppError> {
     let low = state.store.activity(clash.low).await?.activity;
     let high = state.store.activity(clash.high).await?.activity;
-    Ok(if low.organisation == *org {
-        Some(side_view(clash, &low, &high))
-    } else if high.organisation == *org {
-        Some(side_view(clash, &high, &low))
-    } else {
-        None
-    })
-}
-
-async fn clashes_of_activity(
-    state: &AppState,
-    who: &Authenticated,
-    id: ActivityId,
-) -> Result<Vec<ClashView>, AppError> {
-    Ok(clashes(state, who)
-        .await?
-        .into_iter()
-        .filter(|c| c.activity == id && c.live)
-        .collect())
+    Ok(side_of(clash, &low, &high, org))
 }
 
 /// Acknowledges a clash for the reader's side.
@@ -768,6 +789,13 @@ pub async fn escalate(state: &AppState, now: Timestamp) -> Result<usize, AppErro
             .saturating_sub(rules.escalate_after().as_micros() as i64),
     )
     .unwrap_or(now);
+    let national = state
+        .rules
+        .registry
+        .organisations
+        .iter()
+        .find(|o| o.kind == concordat_domain::registry::OrganisationKind::NationalAgency)
+        .map(|o| o.code.clone());
     let mut escalated = 0;
     for clash in state.store.clashes_to_escalate(cutoff).await? {
         let mut tx = state.store.write().await?;
@@ -776,16 +804,15 @@ pub async fn escalate(state: &AppState, now: Timestamp) -> Result<usize, AppErro
         }
         let low = tx.activity(clash.low).await?.activity;
         let high = tx.activity(clash.high).await?.activity;
-        let national = state
-            .rules
-            .registry
-            .organisations
-            .iter()
-            .find(|o| o.kind == concordat_domain::registry::OrganisationKind::NationalAgency)
-            .map(|o| o.code.clone())
-            .unwrap_or_else(|| low.organisation.clone());
         let mut told = vec![];
-        for org in [&low.organisation, &high.organisation, &national] {
+        for org in [
+            Some(&low.organisation),
+            Some(&high.organisation),
+            national.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        {
             if told.contains(&org) {
                 continue;
             }

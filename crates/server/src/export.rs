@@ -11,7 +11,7 @@
 use crate::AppState;
 use crate::auth::{Authenticated, Principal};
 use crate::error::AppError;
-use concordat_domain::audit::{AuditEntry, RecordRef};
+use concordat_domain::audit::AuditEntry;
 use concordat_domain::handling::{Marking, RecordKind, aggregate_marking};
 use concordat_domain::people::FieldError;
 use concordat_domain::time::Timestamp;
@@ -151,12 +151,13 @@ pub async fn export(
 
     let mut tx = state.store.write().await?;
     for (id, _) in &items {
-        tx.audit(
-            AuditEntry::new(who.actor(), "record.read")
-                .record(RecordRef::new(kind.as_str(), id))
-                .source(source)
-                .detail(json!({ "view": "export", "organisation": who.user.organisation })),
-        )
+        tx.audit(crate::reads::read_entry(
+            who,
+            source,
+            kind.as_str(),
+            id,
+            "export",
+        ))
         .await?;
     }
     tx.commit(

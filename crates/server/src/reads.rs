@@ -34,12 +34,7 @@ pub async fn record_reads<I: Display>(
 ) -> Result<(), AppError> {
     let mut entries: Vec<AuditEntry> = ids
         .into_iter()
-        .map(|id| {
-            AuditEntry::new(who.actor(), "record.read")
-                .record(RecordRef::new(kind, id))
-                .source(source)
-                .detail(json!({ "view": view, "organisation": who.user.organisation }))
-        })
+        .map(|id| read_entry(who, source, kind, id, view))
         .collect();
     let Some(last) = entries.pop() else {
         return Ok(());
@@ -50,4 +45,19 @@ pub async fn record_reads<I: Display>(
     }
     tx.commit(last).await?;
     Ok(())
+}
+
+/// The audit entry for `who` reading record `kind`/`id` through `view`, for a caller
+/// that writes it in a transaction of its own (an export).
+pub fn read_entry(
+    who: &Authenticated,
+    source: &str,
+    kind: &str,
+    id: impl Display,
+    view: &'static str,
+) -> AuditEntry {
+    AuditEntry::new(who.actor(), "record.read")
+        .record(RecordRef::new(kind, id))
+        .source(source)
+        .detail(json!({ "view": view, "organisation": who.user.organisation }))
 }

@@ -3,7 +3,7 @@
 //! authorisation layer answers any other organisation's as if it did not exist. The
 //! client secret is taken, kept and never sent back.
 
-use super::admin_scope;
+use super::administered;
 use crate::auth::Principal;
 use crate::error::{ApiJson, AppError, FieldProblem, Problem};
 use crate::sso::{self, transport};
@@ -11,7 +11,6 @@ use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concordat_domain::people::{FieldError, Role};
-use concordat_domain::registry::OrgCode;
 use concordat_domain::sso::{
     ClaimName, ClientId, ClientSecret, IdentityProvider, IssuerUrl, Provisioning, RoleMap, Scopes,
 };
@@ -113,15 +112,6 @@ pub(crate) struct IdentityProviderInput {
     /// `existing-only` (default).
     #[serde(default)]
     provisioning: Option<Provisioning>,
-}
-
-fn administered(who: &Principal, code: &str) -> Result<OrgCode, AppError> {
-    let scope = admin_scope(who)?;
-    let code = OrgCode::parse(code).map_err(|_| AppError::NotFound)?;
-    if !scope.covers(&code) {
-        return Err(AppError::NotFound);
-    }
-    Ok(code)
 }
 
 /// Reads an organisation's identity provider, without its secret.

@@ -112,6 +112,19 @@ pub(crate) fn admin_scope(who: &Authenticated) -> Result<AdminScope, AppError> {
     })
 }
 
+/// The organisation in the path, if the caller administers it; any other answers 404.
+pub(crate) fn administered(
+    who: &Authenticated,
+    code: &str,
+) -> Result<concordat_domain::registry::OrgCode, AppError> {
+    let scope = admin_scope(who)?;
+    let code = concordat_domain::registry::OrgCode::parse(code).map_err(|_| AppError::NotFound)?;
+    if !scope.covers(&code) {
+        return Err(AppError::NotFound);
+    }
+    Ok(code)
+}
+
 /// The organisations an administrator manages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AdminScope {

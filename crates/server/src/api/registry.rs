@@ -1,7 +1,7 @@
 //! The partner registry, the capability catalogue and the tasking and coordination
 //! groups: reference data any signed-in user may read.
 
-use super::admin_scope;
+use super::administered;
 use crate::auth::Principal;
 use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress, accounts};
@@ -112,11 +112,7 @@ async fn set_sign_in_policy(
     Path(code): Path<String>,
     ApiJson(policy): ApiJson<SignInPolicy>,
 ) -> Result<axum::Json<SignInPolicy>, AppError> {
-    let scope = admin_scope(&who)?;
-    let code = OrgCode::parse(&code).map_err(|_| AppError::NotFound)?;
-    if !scope.covers(&code) {
-        return Err(AppError::NotFound);
-    }
+    let code = administered(&who, &code)?;
     Ok(axum::Json(
         accounts::set_sign_in_policy(&state.store, who.actor(), &source, &code, policy).await?,
     ))

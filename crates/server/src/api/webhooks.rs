@@ -3,14 +3,13 @@
 //! and follow its deliveries. Another organisation's answer 404, as if they did not
 //! exist.
 
-use super::admin_scope;
+use super::administered;
 use crate::auth::Principal;
 use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress, webhooks};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use concordat_domain::notification::{NoticeKinds, WebhookId, WebhookUrl};
-use concordat_domain::registry::OrgCode;
 use concordat_store::{Delivery, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -41,16 +40,6 @@ pub(crate) struct WebhookCreated {
     webhook: Webhook,
     /// The key of the HMAC-SHA256 signature in `Concordat-Signature`; shown only now.
     secret: String,
-}
-
-/// The organisation in the path, if the caller administers it; any other answers 404.
-fn administered(who: &Principal, code: &str) -> Result<OrgCode, AppError> {
-    let scope = admin_scope(who)?;
-    let code = OrgCode::parse(code).map_err(|_| AppError::NotFound)?;
-    if !scope.covers(&code) {
-        return Err(AppError::NotFound);
-    }
-    Ok(code)
 }
 
 /// Lists the organisation's webhooks, removed ones included (never their secrets).
