@@ -564,6 +564,73 @@ async fn requests_are_decided_from_the_command_line_and_replayed(store: &Store, 
         ),
         "--format",
     );
+
+    // The daily pack for the agency, as Markdown in a file; then the morning job by hand.
+    let pack_file = dir.path().join("pack.md");
+    let briefed = concordat(
+        url,
+        &[
+            "briefing",
+            "daily",
+            "--as",
+            "nca.tasking",
+            "--scope",
+            "national",
+            "--output",
+            pack_file.to_str().expect("UTF-8 path"),
+        ],
+    );
+    assert_eq!(briefed.code, 0, "{}", briefed.stderr);
+    assert!(
+        briefed.stderr.contains("daily management pack for"),
+        "{}",
+        briefed.stderr
+    );
+    let markdown = std::fs::read_to_string(&pack_file).expect("the pack");
+    assert!(
+        markdown.contains("# Daily management pack: ")
+            && markdown.contains("## Significant operational plans for the next 72 hours"),
+        "{markdown}"
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "briefing",
+                "daily",
+                "--as",
+                "nca.tasking",
+                "--scope",
+                "atlantis",
+            ],
+        ),
+        "--scope",
+    );
+    fails(
+        concordat(
+            url,
+            &[
+                "briefing",
+                "daily",
+                "--as",
+                "nca.tasking",
+                "--date",
+                "2026-13-01",
+            ],
+        ),
+        "--date",
+    );
+    let kept = ok(concordat(
+        url,
+        &["briefing", "keep", "--date", "2026-12-02"],
+    ));
+    assert!(kept.contains("pack(s) kept for 2026-12-02"), "{kept}");
+    assert!(!kept.starts_with("0 "), "{kept}");
+    let again = ok(concordat(
+        url,
+        &["briefing", "keep", "--date", "2026-12-02"],
+    ));
+    assert!(again.starts_with("0 pack(s)"), "one a day: {again}");
 }
 
 /// Someone the command line can act as (`--as`): an account with no password to change.

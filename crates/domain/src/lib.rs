@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod audit;
+pub mod briefing;
 pub mod decision;
 pub mod deconfliction;
 pub mod direction;

@@ -12,7 +12,10 @@
 //! role. It only recommends; a person decides (¶17), and [`differences`] says how a
 //! re-evaluation under another policy departs from the recommendation on record.
 
+use crate::briefing::{ItemKind, Significance};
 use crate::decision::{AgencyRole, CommitmentTest, Recommendation, TestResult};
+use crate::events::ActivityKind;
+use crate::operation::DisruptionGrade;
 use crate::registry::{CapabilityCategory, Jurisdiction, OrgCode, Organisation, ReferenceData};
 use crate::subject::{PriorityDesignation, Subject};
 use crate::tasking::{RequestKind, ResolvedGeography, ResponseDeadlines, Sophistication, Urgency};
@@ -61,6 +64,8 @@ pub struct Policy {
     min_existing_leads: usize,
     /// Remit rules, in order of precedence.
     remit: Vec<Remit>,
+    /// What the daily management pack counts as significant.
+    significance: Significance,
 }
 
 /// An error in a policy file, with where it is.
@@ -131,6 +136,11 @@ impl Policy {
     /// The policy's version, recorded with every recommendation it makes.
     pub fn version(&self) -> &str {
         &self.version
+    }
+
+    /// What the daily management pack counts as significant.
+    pub fn significance(&self) -> &Significance {
+        &self.significance
     }
 
     /// How long a receiver has to respond at each urgency.
@@ -613,6 +623,20 @@ struct PolicyFile {
     /// Remit rules.
     #[serde(default)]
     remit: Vec<RemitFile>,
+    /// What the daily pack counts as significant (the default when absent).
+    significance: Option<SignificanceFile>,
+}
+
+/// `[significance]`: every key optional, the default when absent.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct SignificanceFile {
+    always: Option<Vec<Spanned<String>>>,
+    threat_areas: Option<Vec<Spanned<String>>>,
+    urgencies: Option<Vec<Spanned<String>>>,
+    designations: Option<Vec<Spanned<String>>>,
+    disruption_grades: Option<Vec<Spanned<String>>>,
+    activity_kinds: Option<Vec<Spanned<String>>>,
 }
 
 /// `[deadlines]`.
@@ -914,7 +938,13 @@ impl Source<'_> {
             });
         }
 
+        let significance = match &file.significance {
+            None => Significance::default(),
+            Some(table) => self.significance(table)?,
+        };
+
         Ok(Policy {
+            significance,
             version: version.to_owned(),
             national_agency: national_agency.code.clone(),
             deadlines,
@@ -926,6 +956,55 @@ impl Source<'_> {
             several_main_areas,
             min_existing_leads,
             remit,
+        })
+    }
+
+    /// The `[significance]` table, each key absent taking its default.
+    fn significance(&self, table: &SignificanceFile) -> Result<Significance, PolicyError> {
+        let default = Significance::default();
+        Ok(Significance {
+            always: match &table.always {
+                None => default.always,
+                Some(v) => self.values("significance.always", v, ItemKind::ALL, |k| k.as_str())?,
+            },
+            threat_areas: match &table.threat_areas {
+                None => default.threat_areas,
+                Some(v) => self.values("significance.threat-areas", v, ThreatArea::ALL, |a| {
+                    a.as_str()
+                })?,
+            },
+            urgencies: match &table.urgencies {
+                None => default.urgencies,
+                Some(v) => {
+                    self.values("significance.urgencies", v, Urgency::ALL, |u| u.as_str())?
+                }
+            },
+            designations: match &table.designations {
+                None => default.designations,
+                Some(v) => self.values(
+                    "significance.designations",
+                    v,
+                    PriorityDesignation::ALL,
+                    |d| d.as_str(),
+                )?,
+            },
+            disruption_grades: match &table.disruption_grades {
+                None => default.disruption_grades,
+                Some(v) => self.values(
+                    "significance.disruption-grades",
+                    v,
+                    DisruptionGrade::ALL,
+                    |g| g.as_str(),
+                )?,
+            },
+            activity_kinds: match &table.activity_kinds {
+                None => default.activity_kinds,
+                Some(v) => {
+                    self.values("significance.activity-kinds", v, ActivityKind::ALL, |k| {
+                        k.as_str()
+                    })?
+                }
+            },
         })
     }
 
@@ -1571,6 +1650,34 @@ lead = "hmrc"
         let policy = Policy::parse(MINIMAL, &data).expect("valid");
         assert_eq!(policy.version(), "test");
         Policy::parse(STRICTER, &data).expect("valid");
+    }
+
+    #[test]
+    fn the_built_in_significance_rules_are_the_default_and_a_policy_without_them_takes_it() {
+        let data = data();
+        assert_eq!(
+            Policy::builtin(&data).significance(),
+            &Significance::default()
+        );
+        let policy = Policy::parse(MINIMAL, &data).expect("valid");
+        assert_eq!(policy.significance(), &Significance::default());
+    }
+
+    #[test]
+    fn significance_rules_are_read_key_by_key_and_a_bad_value_is_placed() {
+        let data = data();
+        let text = format!("{MINIMAL}[significance]\nurgencies = [\"immediate\"]\n");
+        let policy = Policy::parse(&text, &data).expect("valid");
+        assert_eq!(policy.significance().urgencies, [Urgency::Immediate]);
+        assert_eq!(
+            policy.significance().always,
+            Significance::default().always,
+            "a key left out keeps its default"
+        );
+        let bad = format!("{MINIMAL}[significance]\nalways = [\"clash\", \"gossip\"]\n");
+        let err = Policy::parse(&bad, &data).expect_err("invalid");
+        assert_eq!((err.line, err.column), (27, 20), "{err}");
+        assert!(err.message.contains("significance.always"), "{err}");
     }
 
     #[test]

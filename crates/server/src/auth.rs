@@ -170,7 +170,11 @@ impl std::ops::Deref for Principal {
 
 impl Authenticated {
     /// Looks up `user`'s organisation and its sign-in policy.
-    async fn load(state: &AppState, user: User, credential: Credential) -> Result<Self, AppError> {
+    pub(crate) async fn load(
+        state: &AppState,
+        user: User,
+        credential: Credential,
+    ) -> Result<Self, AppError> {
         let organisation = state.store.organisation(&user.organisation).await?;
         let sign_in_policy = state.store.sign_in_policy(&user.organisation).await?;
         Ok(Self {

@@ -184,6 +184,9 @@ rules! {
     "POST" "/api/v1/intelligence" => Roles(RECORDERS), Collection;
     "GET" "/api/v1/intelligence/{id}" => Roles(READERS), Record(K::Intelligence);
     "GET" "/api/v1/exports/{kind}" => Roles(READERS), Collection;
+    "GET" "/api/v1/briefings/daily" => Roles(READERS), Collection;
+    "GET" "/api/v1/briefings" => Roles(READERS), Collection;
+    "GET" "/api/v1/briefings/{id}" => Roles(READERS), Owned("pack: the user it was kept for");
     "GET" "/api/v1/activities" => Roles(ACTIVITY_READERS), Collection;
     "POST" "/api/v1/activities" => Roles(PLANNERS), Collection;
     "GET" "/api/v1/activities/{id}" => Roles(ACTIVITY_READERS), Owned("activity: its organisation, or the national 24/7 watch");

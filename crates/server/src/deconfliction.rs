@@ -215,6 +215,15 @@ pub enum Strength {
 }
 
 impl Strength {
+    /// The strength in words, as the API writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Strong => "strong",
+            Self::Likely => "likely",
+            Self::Possible => "possible",
+        }
+    }
+
     fn of(probability: f64) -> Self {
         if probability >= 0.95 {
             Self::Strong

@@ -659,6 +659,24 @@ pub async fn activities(
     Ok(stored.into_iter().map(|s| s.activity).collect())
 }
 
+/// The organisation's activity (the watch: everyone's) whose window meets
+/// `from..until`, soonest first, cancelled activity included.
+pub async fn activities_meeting(
+    state: &AppState,
+    who: &Authenticated,
+    from: Timestamp,
+    until: Timestamp,
+) -> Result<Vec<PlannedActivity>, AppError> {
+    require_any(who, READERS)?;
+    let stored = state.store.activities_between(from, until).await?;
+    let watch = on_the_watch(who);
+    Ok(stored
+        .into_iter()
+        .map(|s| s.activity)
+        .filter(|a| watch || a.organisation == who.user.organisation)
+        .collect())
+}
+
 /// One activity of the organisation's (or any, for the watch).
 pub async fn activity(
     state: &AppState,

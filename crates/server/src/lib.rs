@@ -11,6 +11,7 @@ pub mod accounts;
 mod api;
 pub mod auth;
 pub mod authz;
+pub mod briefing;
 pub mod deconfliction;
 pub mod directions;
 pub mod error;
@@ -89,6 +90,11 @@ pub struct ServerConfig {
     pub webhook_attempts: u32,
     /// How long one attempt may take.
     pub webhook_timeout: Duration,
+    /// The Daily Briefing Meeting's time (London): the cut-off of each day's pack, and
+    /// when the morning job keeps the day's packs.
+    pub briefing_at: chrono::NaiveTime,
+    /// Whether this node runs the morning job.
+    pub morning_packs: bool,
 }
 
 impl Default for ServerConfig {
@@ -110,6 +116,8 @@ impl Default for ServerConfig {
             webhook_backoff_base: Duration::from_secs(30),
             webhook_attempts: 10,
             webhook_timeout: Duration::from_secs(10),
+            briefing_at: chrono::NaiveTime::from_hms_opt(7, 0, 0).unwrap_or_default(),
+            morning_packs: true,
         }
     }
 }
@@ -131,6 +139,8 @@ pub struct AppState {
     pub events: Arc<events::Events>,
     /// What wakes live streams and the webhook dispatcher, and tells them to stop.
     pub hub: Arc<notify::Hub>,
+    /// The last date this node kept the morning packs for.
+    pub briefing_done: Arc<std::sync::Mutex<Option<chrono::NaiveDate>>>,
 }
 
 impl AppState {
@@ -153,6 +163,7 @@ impl AppState {
                 concordat_matching::EngineConfig::default(),
             )),
             events: Arc::new(events::Events::default()),
+            briefing_done: Arc::default(),
         }
     }
 }

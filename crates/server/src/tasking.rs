@@ -1248,6 +1248,13 @@ pub async fn run_deadline_sweeps(state: AppState) {
             Ok(n) => tracing::info!(escalated = n, "unacknowledged clashes escalated"),
             Err(e) => tracing::warn!(error = %e, "clash escalation sweep failed"),
         }
+        if state.config.morning_packs {
+            match crate::briefing::keep_morning_packs(&state, Timestamp::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(kept = n, "morning packs kept"),
+                Err(e) => tracing::warn!(error = %e, "keeping the morning packs failed"),
+            }
+        }
         match sweep_deadlines(&state, Timestamp::now()).await {
             Ok(r) if r.flagged + r.expired > 0 => {
                 tracing::info!(flagged = r.flagged, expired = r.expired, "deadline sweep");

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod audit;
+mod briefing;
 mod db;
 mod deconfliction;
 mod directions;
@@ -29,6 +30,7 @@ pub mod testing;
 mod users;
 
 pub use audit::{AuditFilter, ChainReport};
+pub use briefing::PackSummary;
 pub use deconfliction::{IndexEntry, NewRegistration, StoredHit, StoredRegistration};
 pub use directions::{DirectionHistoryEntry, DirectionScope};
 pub use events::{NewActivity, StoredActivity, StoredClash};

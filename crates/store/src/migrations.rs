@@ -57,6 +57,11 @@ const HISTORY: &[(i64, &str, &str)] = &[
         "event deconfliction",
         include_str!("../migrations/0011_events.sql"),
     ),
+    (
+        12,
+        "daily management packs",
+        include_str!("../migrations/0012_briefing.sql"),
+    ),
 ];
 
 /// The migrator for `engine`, with each migration rendered for it.

@@ -786,7 +786,7 @@ pub struct DecisionRecord {
 }
 
 #[derive(sqlx::FromRow)]
-struct DecisionRow {
+pub(crate) struct DecisionRow {
     id: String,
     request_id: String,
     outcome: String,
@@ -805,7 +805,7 @@ struct DecisionRow {
 }
 
 impl DecisionRow {
-    fn into_domain(self) -> Result<DecisionRecord, StoreError> {
+    pub(crate) fn into_domain(self) -> Result<DecisionRecord, StoreError> {
         Ok(DecisionRecord {
             decision: Decision {
                 id: parse_column("id", &self.id)?,
@@ -849,6 +849,7 @@ macro_rules! decisions_select {
      FROM decisions d"
     };
 }
+pub(crate) use decisions_select;
 
 async fn decisions_in(
     db: &mut Exec<'_>,

@@ -936,7 +936,92 @@ async fn notifications_are_numbered_in_commit_order(store: &Store) {
     assert_eq!(store.unread_notifications(user.id).await.expect("read"), 8);
 }
 
+/// The day's business as a pack reads it, and packs kept once per user, date and scope.
+async fn the_days_business_is_read_by_window_and_packs_are_kept_once(store: &Store) {
+    use concordat_domain::briefing::{Pack, PackId, PackWindow, Scope};
+    use concordat_domain::handling::Marking;
+    let (request, operation) = tasking_records(store).await;
+    let now = Timestamp::now();
+    let (before, after) = (
+        now.plus(chrono::Duration::hours(-1)),
+        now.plus(chrono::Duration::hours(1)),
+    );
+    let decisions = store.decisions_between(before, after).await.expect("reads");
+    assert_eq!(decisions.len(), 1);
+    assert_eq!(decisions[0].decision.request, request.id);
+    assert!(
+        store
+            .decisions_between(after, after.plus(chrono::Duration::hours(1)))
+            .await
+            .expect("reads")
+            .is_empty(),
+        "a window after it holds none"
+    );
+    let designations = store
+        .designations_between(before, after)
+        .await
+        .expect("reads");
+    assert!(!designations.is_empty());
+    assert!(
+        designations[0].2.is_none(),
+        "a first designation has none before it"
+    );
+    let changed = store
+        .operations_changed_between(before, after)
+        .await
+        .expect("reads");
+    assert_eq!(
+        changed.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        [operation]
+    );
+
+    let user = add_user(store, "nca.briefed", "nca").await;
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 12, 2).expect("date");
+    let pack = Pack::assemble(
+        date,
+        Scope::National,
+        PackWindow::for_date(
+            date,
+            chrono::NaiveTime::from_hms_opt(7, 0, 0).expect("time"),
+        ),
+        "nca.briefed".to_owned(),
+        OrgCode::parse("nca").expect("code"),
+        now,
+        "2026.1".to_owned(),
+        &Marking::official(),
+        vec![],
+    );
+    let id = PackId::new();
+    let mut tx = store.write().await.expect("begin");
+    assert!(
+        tx.keep_pack(id, user.id, pack.classification, &pack)
+            .await
+            .expect("kept")
+    );
+    assert!(
+        !tx.keep_pack(PackId::new(), user.id, pack.classification, &pack)
+            .await
+            .expect("no error"),
+        "one per user, date and scope"
+    );
+    tx.commit(AuditEntry::new(cli(), "test.keep"))
+        .await
+        .expect("commit");
+    let kept = store.packs_of(user.id).await.expect("reads");
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].id, kept[0].date.as_str()), (id, "2026-12-02"));
+    assert!(
+        store
+            .pack_kept(user.id, "2026-12-02", &Scope::National)
+            .await
+            .expect("reads")
+    );
+    let (owner, read) = store.pack(id).await.expect("reads");
+    assert_eq!((owner, read), (user.id, pack));
+}
+
 concordat_store::on_both_engines!(
+    the_days_business_is_read_by_window_and_packs_are_kept_once,
     notifications_are_numbered_in_commit_order,
     totp_secrets_confirm_once_and_steps_are_used_once,
     registrations_and_hits_round_trip,

@@ -37,6 +37,27 @@ pub enum BenchCommand {
     /// makes them: index search, geodesic distance and the clash rule.
     #[command(after_help = "Example:\n  concordat bench events --records 1000000 --json")]
     Events(EventsArgs),
+    /// Fill the store named by --database-url with a year of generated planned activity
+    /// across the UK (to N activities, half before today and half after, if it holds
+    /// fewer), then time the national daily pack for a national 24/7 watch officer, who
+    /// sees all of it. Use a scratch store: `--database-url sqlite:///tmp/briefing.db`.
+    #[command(
+        after_help = "Example:\n  concordat bench briefing --records 100000 --database-url sqlite:///tmp/briefing.db --json"
+    )]
+    Briefing(BriefingArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BriefingArgs {
+    /// How many planned activities the store should hold.
+    #[arg(long, default_value_t = 100_000)]
+    records: usize,
+    /// How many packs to time.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// Print one JSON object instead of lines of text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -107,6 +128,7 @@ pub async fn run(global: &super::Global, command: BenchCommand) -> anyhow::Resul
         BenchCommand::Accuracy(args) => accuracy(args),
         BenchCommand::Rebuild(args) => rebuild(global, args).await,
         BenchCommand::Events(args) => events(args),
+        BenchCommand::Briefing(args) => briefing(global, args).await,
     }
 }
 
@@ -192,8 +214,22 @@ async fn rebuild(global: &super::Global, args: RebuildArgs) -> anyhow::Result<Ex
 async fn bench_user(
     store: &concordat_store::Store,
 ) -> anyhow::Result<concordat_domain::people::UserId> {
-    use concordat_domain::people::{Clearance, DgAuthority, DisplayName, Role, Roles, Username};
-    let name = Username::parse("bench.registrar")?;
+    bench_person(
+        store,
+        "bench.registrar",
+        &[concordat_domain::people::Role::CaseOfficer],
+    )
+    .await
+}
+
+/// The benchmark person `username` of the national agency with `roles`, made if missing.
+async fn bench_person(
+    store: &concordat_store::Store,
+    username: &str,
+    roles: &[concordat_domain::people::Role],
+) -> anyhow::Result<concordat_domain::people::UserId> {
+    use concordat_domain::people::{Clearance, DgAuthority, DisplayName, Roles, Username};
+    let name = Username::parse(username)?;
     if let Some(found) = store.user_by_username(&name).await? {
         return Ok(found.user.id);
     }
@@ -201,13 +237,13 @@ async fn bench_user(
     let user = tx
         .insert_user(&concordat_store::NewUser {
             username: name,
-            display_name: DisplayName::parse("Benchmark registrar")?,
+            display_name: DisplayName::parse(username)?,
             organisation: concordat_domain::registry::OrgCode::parse("nca")?,
-            roles: Roles::new([Role::CaseOfficer])?,
+            roles: Roles::new(roles.iter().copied())?,
             clearance: Clearance::Sc,
             dg_authority: DgAuthority::None,
             password_hash: "!disabled".to_owned(),
-            must_change_password: true,
+            must_change_password: false,
         })
         .await?;
     tx.commit(concordat_domain::audit::AuditEntry::new(
@@ -315,13 +351,15 @@ fn deconfliction(args: DeconflictionArgs) -> anyhow::Result<ExitCode> {
 /// (spread over a few kilometres), the rest anywhere between Land's End and Caithness;
 /// windows of one to eight hours starting at any time of the year; positions accurate
 /// to between 0 and 200 m. Fixed seed, so runs compare.
-fn generated_activity(n: usize, rng: &mut Rng) -> Vec<(u64, Activity, String)> {
+/// The year the events benchmark plans into: 2027-01-01T00:00:00Z.
+const YEAR_START: i64 = 1_798_761_600_000_000;
+
+fn generated_activity(n: usize, start: i64, rng: &mut Rng) -> Vec<(u64, Activity, String)> {
     const YEAR_US: u64 = 365 * 24 * 3_600_000_000;
     const HOUR_US: u64 = 3_600_000_000;
     let cities: Vec<(f64, f64)> = (0..40)
         .map(|_| (50.4 + rng.unit() * 5.5, -4.5 + rng.unit() * 5.0))
         .collect();
-    let start = 1_798_761_600_000_000_i64; // 2027-01-01T00:00:00Z
     let orgs = [
         "mps",
         "west-midlands",
@@ -362,7 +400,7 @@ fn events(args: EventsArgs) -> anyhow::Result<ExitCode> {
     let rules = ClashRules::default();
     let bar = Bar::new();
     let mut rng = Rng(0xE7E7);
-    let activities = generated_activity(n, &mut rng);
+    let activities = generated_activity(n, YEAR_START, &mut rng);
     let mut index = EventIndex::new();
     let mut orgs: Vec<String> = Vec::with_capacity(n);
     for (i, (id, activity, org)) in activities.iter().enumerate() {
@@ -381,7 +419,7 @@ fn events(args: EventsArgs) -> anyhow::Result<ExitCode> {
     // Each check: a new activity planned where and when another is (a clash likely),
     // or anywhere at any time (usually none).
     let margin = rules.margin().as_micros() as i64;
-    let fresh = generated_activity(args.checks, &mut Rng(0xFACE));
+    let fresh = generated_activity(args.checks, YEAR_START, &mut Rng(0xFACE));
     let mut times = Vec::with_capacity(args.checks);
     let mut clashes = 0usize;
     for (i, (_, new, org)) in fresh.iter().enumerate() {
@@ -1017,4 +1055,128 @@ fn slip(record: &Record, rng: &mut Rng) -> Record {
         }
     }
     r
+}
+
+/// Times the national daily pack over a store holding a year of planned activity.
+async fn briefing(global: &super::Global, args: BriefingArgs) -> anyhow::Result<ExitCode> {
+    use concordat_domain::briefing::{PackWindow, Scope, london_date};
+    use concordat_domain::deconfliction::{ContactDetail, ContactName, PointOfContact};
+    use concordat_domain::events::{ActivityKind, ActivityTitle, Place, Position, TimeWindow};
+    use concordat_domain::people::Role;
+    use concordat_domain::registry::OrgCode;
+    use concordat_domain::time::Timestamp;
+    anyhow::ensure!(args.runs > 0, "--runs: give at least 1");
+    let store = super::open_store(global).await?;
+    super::init::load_reference_data(&store).await?;
+    let held = usize::try_from(store.last_activity_change().await?).unwrap_or(0);
+    if held < args.records {
+        let planner = bench_user(&store).await?;
+        let now = Timestamp::now();
+        let mut rng = Rng(0xB81E);
+        let start = now.plus(chrono::Duration::days(-182)).as_micros();
+        let activities = generated_activity(args.records - held, start, &mut rng);
+        let kinds = ActivityKind::ALL;
+        let contact = PointOfContact {
+            name: ContactName::parse("Benchmark")?,
+            detail: ContactDetail::parse("none")?,
+        };
+        let title = ActivityTitle::parse("Generated activity")?;
+        let bar = Bar::new();
+        let total = activities.len() as u64;
+        let started = Instant::now();
+        for (chunk_no, chunk) in activities.chunks(10_000).enumerate() {
+            let mut tx = store.write().await?;
+            for (i, (_, a, org)) in chunk.iter().enumerate() {
+                let at = |micros| {
+                    Timestamp::from_micros(micros).context("a generated time is out of range")
+                };
+                tx.insert_activity(&concordat_store::NewActivity {
+                    organisation: OrgCode::parse(org)?,
+                    operation: None,
+                    kind: kinds[(chunk_no * 10_000 + i) % kinds.len()],
+                    title: title.clone(),
+                    place: Place {
+                        position: Position::new(a.at.lat, a.at.lon)?,
+                        accuracy_m: a.reach_m as u32,
+                        address: None,
+                        postcode: None,
+                    },
+                    window: TimeWindow::new(at(a.starts)?, at(a.ends)?)?,
+                    point_of_contact: contact.clone(),
+                    covert: i % 5 == 0,
+                    late_notice: false,
+                    entered_by: planner,
+                })
+                .await?;
+            }
+            tx.commit(concordat_domain::audit::AuditEntry::new(
+                super::actor("bench briefing"),
+                "bench.fill",
+            ))
+            .await?;
+            bar.step("filling", ((chunk_no * 10_000) + chunk.len()) as u64, total);
+        }
+        bar.finish();
+        eprintln!(
+            "filled {} planned activities in {:.1} s",
+            activities.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    bench_person(
+        &store,
+        "bench.watch",
+        &[Role::ControlRoom, Role::TaskingOfficer],
+    )
+    .await?;
+    let state = concordat_server::AppState::new(
+        store,
+        concordat_server::ServerConfig::default(),
+        super::rules(global)?,
+    );
+    let watch = concordat_server::auth::acting_as(&state, "bench.watch")
+        .await
+        .map_err(super::describe)?;
+    let date = london_date(Timestamp::now());
+    let window = PackWindow::for_date(date, state.config.briefing_at);
+    let stored = state
+        .store
+        .activities_between(window.since, window.until)
+        .await?
+        .len();
+    let bar = Bar::new();
+    let mut times = Vec::with_capacity(args.runs);
+    let mut items = 0;
+    for run in 0..args.runs {
+        let started = Instant::now();
+        let pack = concordat_server::briefing::daily(&state, &watch, date, Scope::National)
+            .await
+            .map_err(super::describe)?;
+        times.push(started.elapsed().as_secs_f64() * 1e3);
+        items = pack.len();
+        bar.step("packs", run as u64 + 1, args.runs as u64);
+    }
+    bar.finish();
+    times.sort_by(f64::total_cmp);
+    let held = state.store.last_activity_change().await?;
+    state.store.close().await;
+    let out = serde_json::json!({
+        "engine": state.store.engine().to_string(),
+        "records": held,
+        "activities_in_window": stored,
+        "items": items,
+        "runs": args.runs,
+        "pack_p50_ms": round3(times[times.len() / 2]),
+        "pack_max_ms": round3(times[times.len() - 1]),
+    });
+    if args.json {
+        println!("{out}");
+    } else {
+        println!(
+            "national daily pack over {held} planned activities ({stored} in its 96 hours, {items} items): p50 {:.1} ms, max {:.1} ms",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,11 +1,10 @@
 //! `concordat export KIND --as USER`: the records of one kind a user may see, as JSON or
 //! CSV, under the same rules and with the same audit entries as the API's exports.
 
-use super::{As, Global, acting, describe, source};
+use super::{As, Global, acting, describe, source, write_output};
 use clap::Args;
 use concordat_domain::handling::RecordKind;
 use concordat_server::export::{self, ExportFormat};
-use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, Args)]
@@ -45,21 +44,7 @@ pub async fn run(global: &Global, args: ExportArgs) -> anyhow::Result<ExitCode> 
         ExportFormat::Json => serde_json::to_vec_pretty(&made)?,
         ExportFormat::Csv => made.to_csv().map_err(describe)?,
     };
-    match &args.output {
-        Some(path) => {
-            // Written beside the target and renamed, so a reader never sees half a file.
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(std::path::Path::new("."));
-            let mut file = tempfile::NamedTempFile::new_in(dir)?;
-            file.write_all(&bytes)?;
-            file.persist(path).map_err(|e| {
-                anyhow::anyhow!("--output: cannot write {}: {}", path.display(), e.error)
-            })?;
-        }
-        None => std::io::stdout().write_all(&bytes)?,
-    }
+    write_output(args.output.as_deref(), &bytes)?;
     eprintln!(
         "{}: {} {} record(s) exported for {}; the export is audited",
         made.banner,

@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod briefing;
 mod demo;
 mod direction;
 mod export;
@@ -101,6 +102,9 @@ enum Command {
     /// Directed tasking (¶9, ¶11): draft, issue and follow directions, acting as a user.
     #[command(subcommand)]
     Direction(direction::DirectionCommand),
+    /// The daily management pack for the Daily Briefing Meeting, and the morning job.
+    #[command(subcommand)]
+    Briefing(briefing::BriefingCommand),
     /// Export the records of one kind that a user may see, as JSON or CSV (audited).
     Export(export::ExportArgs),
     /// Find the records in one people file (CSV) that are the same person.
@@ -141,6 +145,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => policy::run(&cli.global, cmd).await,
         Command::Direction(cmd) => direction::run(&cli.global, cmd).await,
         Command::Export(args) => export::run(&cli.global, args).await,
+        Command::Briefing(command) => briefing::run(&cli.global, command).await,
         Command::Dedupe(args) => linkage::dedupe(args),
         Command::Link(args) => linkage::link(args),
         Command::Bench(cmd) => bench::run(&cli.global, cmd).await,
@@ -232,6 +237,28 @@ async fn acting(
         .await
         .map_err(describe)?;
     Ok((state, who))
+}
+
+/// Writes `bytes` to `path`, or to standard output when there is none. A file is
+/// written beside its target and renamed, so a reader never sees half a file; an
+/// existing file is replaced.
+fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match path {
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(std::path::Path::new("."));
+            let mut file = tempfile::NamedTempFile::new_in(dir)?;
+            file.write_all(bytes)?;
+            file.persist(path).map_err(|e| {
+                anyhow::anyhow!("--output: cannot write {}: {}", path.display(), e.error)
+            })?;
+        }
+        None => std::io::stdout().write_all(bytes)?,
+    }
+    Ok(())
 }
 
 /// Who the audit log says acted, for a subcommand.

@@ -63,6 +63,13 @@ pub struct ServeOptions {
     /// rooms, in minutes.
     #[arg(long, default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
     escalate_after_minutes: u32,
+    /// The Daily Briefing Meeting's time in London, HH:MM: each day's pack runs to it,
+    /// and the morning job keeps the day's packs once it has passed.
+    #[arg(long, default_value = "07:00")]
+    briefing_at: String,
+    /// Do not run the morning job on this node.
+    #[arg(long)]
+    no_morning_packs: bool,
 }
 
 impl ServeOptions {
@@ -85,6 +92,12 @@ impl ServeOptions {
                 advance_notice_minutes: self.advance_notice_minutes,
                 escalate_after_minutes: self.escalate_after_minutes,
             },
+            briefing_at: concordat_domain::briefing::parse_meeting_time(
+                "briefing-at",
+                &self.briefing_at,
+            )
+            .map_err(|e| anyhow::anyhow!("--briefing-at: {}", e.message))?,
+            morning_packs: !self.no_morning_packs,
             ..ServerConfig::default()
         })
     }

@@ -3,9 +3,11 @@
 //! from the same code.
 
 mod audit;
+mod briefings;
 mod deconfliction;
 mod directions;
 mod events;
+pub(crate) use briefings::which as briefing_which;
 mod exports;
 #[cfg(test)]
 mod fuzz;
@@ -91,6 +93,7 @@ pub(crate) fn router() -> OpenApiRouter<AppState> {
         .merge(intelligence::router())
         .merge(records::router())
         .merge(exports::router())
+        .merge(briefings::router())
         .merge(events::router())
         .merge(webhooks::router())
 }

@@ -38,6 +38,8 @@ pub(crate) fn router() -> axum::Router<AppState> {
             "/account/password",
             get(password_page).post(change_password),
         )
+        .route("/briefing", get(briefing_page))
+        .route("/briefing/packs/{id}", get(kept_pack_page))
         .route("/static/app.css", get(stylesheet))
 }
 
@@ -641,5 +643,87 @@ async fn change_password(
                 .into_response()
         }
         Err(other) => other.into_response(),
+    }
+}
+
+/// What the briefing page is asked for.
+#[derive(Debug, Deserialize)]
+struct BriefingQuery {
+    date: Option<String>,
+    scope: Option<String>,
+}
+
+/// The daily management pack as a printable page. A date or scope in error is shown in
+/// the error summary, with the value entered, over the default pack.
+async fn briefing_page(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    PageUser(who): PageUser,
+    Query(query): Query<BriefingQuery>,
+) -> Response {
+    let principal = auth::Principal(who.clone());
+    let mut errors = vec![];
+    let (date, scope) = match crate::api::briefing_which(
+        &state,
+        &principal,
+        query.date.as_deref().filter(|d| !d.trim().is_empty()),
+        query.scope.as_deref().filter(|s| !s.trim().is_empty()),
+    ) {
+        Ok(which) => which,
+        Err(AppError::Invalid(problems)) => {
+            errors = problems;
+            match crate::api::briefing_which(&state, &principal, None, None) {
+                Ok(which) => which,
+                Err(e) => return e.into_response(),
+            }
+        }
+        Err(e) => return e.into_response(),
+    };
+    let pack = match crate::briefing::read_daily(&state, &who, &source, date, scope).await {
+        Ok(pack) => pack,
+        Err(e) => return e.into_response(),
+    };
+    let kept = match crate::briefing::kept(&state, &who).await {
+        Ok(kept) => kept,
+        Err(e) => return e.into_response(),
+    };
+    let page = crate::briefing::PackPage {
+        pack: &pack,
+        kept: &kept,
+        errors: &errors,
+        date_value: query.date.clone().unwrap_or_else(|| pack.date.to_string()),
+        scope_value: query
+            .scope
+            .clone()
+            .unwrap_or_else(|| pack.scope.to_string()),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    match page.render() {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
+}
+
+/// A pack kept for the signed-in user; anyone else's is the not-found page.
+async fn kept_pack_page(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    PageUser(who): PageUser,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Ok(id) = id.parse() else {
+        return not_found_page();
+    };
+    match crate::briefing::open_kept(&state, &who, &source, id).await {
+        Ok(pack) => match crate::briefing::PackPage::standalone(&pack).render() {
+            Ok(html) => axum::response::Html(html).into_response(),
+            Err(e) => AppError::Internal(e.into()).into_response(),
+        },
+        Err(AppError::NotFound) => not_found_page(),
+        Err(e) => e.into_response(),
     }
 }

@@ -11,7 +11,7 @@ async fn post(app: &TestApp, who: &Who, path: &str, body: Value) -> Response {
 }
 
 /// Registers `record` for `who` with `disclosure`; returns the answer.
-async fn register(app: &TestApp, who: &Who, record: Value, disclosure: &str) -> Value {
+pub(crate) async fn register(app: &TestApp, who: &Who, record: Value, disclosure: &str) -> Value {
     let answer = post(
         app,
         who,
@@ -42,7 +42,7 @@ async fn register(app: &TestApp, who: &Who, record: Value, disclosure: &str) -> 
     answer.json
 }
 
-fn william_smith() -> Value {
+pub(crate) fn william_smith() -> Value {
     json!({
         "kind": "person",
         "names": [{ "given": "William", "surname": "Smith" }],
@@ -55,7 +55,7 @@ fn william_smith() -> Value {
 
 /// The same man as another force typed him: a nickname, a typo in the surname, the
 /// day and month swapped, the postcode without its space, the phone in +44 form.
-fn bill_smyth() -> Value {
+pub(crate) fn bill_smyth() -> Value {
     json!({
         "kind": "person",
         "names": [{ "given": "Bill", "surname": "Smyth" }],

@@ -22,7 +22,15 @@ fn hours_from_now(hours: i64) -> String {
         .to_rfc3339()
 }
 
-fn plan(kind: &str, title: &str, lat: f64, lon: f64, from: &str, to: &str, contact: &str) -> Value {
+pub(crate) fn plan(
+    kind: &str,
+    title: &str,
+    lat: f64,
+    lon: f64,
+    from: &str,
+    to: &str,
+    contact: &str,
+) -> Value {
     json!({
         "kind": kind,
         "title": title,
@@ -37,7 +45,7 @@ fn plan(kind: &str, title: &str, lat: f64, lon: f64, from: &str, to: &str, conta
     })
 }
 
-async fn planned(app: &TestApp, who: &Who, body: Value) -> Value {
+pub(crate) async fn planned(app: &TestApp, who: &Who, body: Value) -> Value {
     let answer = app
         .call(Method::POST, "/api/v1/activities", who, Some(body))
         .await;

@@ -455,6 +455,7 @@ pub fn test_config() -> ServerConfig {
         webhook_backoff_base: std::time::Duration::from_millis(50),
         webhook_attempts: 3,
         webhook_timeout: std::time::Duration::from_secs(2),
+        morning_packs: false,
         ..ServerConfig::default()
     }
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod api_errors;
 mod audit;
+mod briefing;
 mod deconfliction;
 mod directions;
 mod events;

@@ -15,7 +15,7 @@ async fn post(app: &TestApp, who: &Who, path: &str, body: Value) -> Response {
     app.call(Method::POST, path, who, Some(body)).await
 }
 
-async fn created(app: &TestApp, who: &Who, path: &str, body: Value) -> Value {
+pub(crate) async fn created(app: &TestApp, who: &Who, path: &str, body: Value) -> Value {
     let response = post(app, who, path, body).await;
     assert_eq!(
         response.status,
@@ -26,14 +26,20 @@ async fn created(app: &TestApp, who: &Who, path: &str, body: Value) -> Value {
     response.json
 }
 
-async fn ok(app: &TestApp, who: &Who, path: &str, body: Value) -> Value {
+pub(crate) async fn ok(app: &TestApp, who: &Who, path: &str, body: Value) -> Value {
     let response = post(app, who, path, body).await;
     assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text);
     response.json
 }
 
 /// An analyst records a subject with its designation and returns its id.
-async fn subject(app: &TestApp, who: &Who, kind: &str, name: &str, designation: &str) -> String {
+pub(crate) async fn subject(
+    app: &TestApp,
+    who: &Who,
+    kind: &str,
+    name: &str,
+    designation: &str,
+) -> String {
     let subject = created(
         app,
         who,
@@ -50,7 +56,7 @@ async fn subject(app: &TestApp, who: &Who, kind: &str, name: &str, designation: 
 }
 
 /// A request body with the usual parts, and `extra` on top.
-fn request(receiver: &str, kind: Value, areas: &[&str], extra: Value) -> Value {
+pub(crate) fn request(receiver: &str, kind: Value, areas: &[&str], extra: Value) -> Value {
     let mut body = json!({
         "title": "A request",
         "kind": kind,
@@ -69,7 +75,7 @@ fn request(receiver: &str, kind: Value, areas: &[&str], extra: Value) -> Value {
 }
 
 /// Raises and submits a request; returns it.
-async fn raise_and_submit(app: &TestApp, who: &Who, body: Value) -> Value {
+pub(crate) async fn raise_and_submit(app: &TestApp, who: &Who, body: Value) -> Value {
     let raised = created(app, who, "/api/v1/requests", body).await;
     assert_eq!(raised["state"], "draft");
     let id = raised["id"].as_str().expect("id");
@@ -85,7 +91,7 @@ async fn raise_and_submit(app: &TestApp, who: &Who, body: Value) -> Value {
     submitted
 }
 
-fn id(value: &Value) -> &str {
+pub(crate) fn id(value: &Value) -> &str {
     value["id"].as_str().expect("id")
 }
 
@@ -141,7 +147,7 @@ fn expect_tests(recommendation: &Value, expected: [bool; 5]) {
     assert_eq!(got, expected, "{recommendation}");
 }
 
-fn rationale() -> Value {
+pub(crate) fn rationale() -> Value {
     json!({
         "information": "Intelligence picture from the National Intelligence Hub and the force.",
         "threat_and_risk": "High harm; firearms discharged; working strategy agreed.",
@@ -151,7 +157,7 @@ fn rationale() -> Value {
     })
 }
 
-async fn decide(app: &TestApp, who: &Who, request: &str, body: Value) -> Value {
+pub(crate) async fn decide(app: &TestApp, who: &Who, request: &str, body: Value) -> Value {
     created(
         app,
         who,
@@ -175,7 +181,7 @@ async fn roles_at(app: &TestApp, who: &Who, operation: &str, at: &str) -> Value 
     response.json["roles"].clone()
 }
 
-fn roles(lead: &str, support: &[&str], coordinate: &[&str]) -> Value {
+pub(crate) fn roles(lead: &str, support: &[&str], coordinate: &[&str]) -> Value {
     json!({ "lead": lead, "support": support, "coordinate": coordinate })
 }
 
