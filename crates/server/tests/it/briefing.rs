@@ -506,84 +506,66 @@ stories!(
     readers_without_a_casework_role_are_refused,
 );
 
-/// The morning job keeps each tasking officer's pack once the meeting's time has
-/// passed; the reader opens their own, and nobody else's.
-mod the_morning_job_keeps_each_readers_pack {
-    use super::*;
-
-    fn config() -> concordat_server::ServerConfig {
-        concordat_server::ServerConfig {
-            morning_packs: true,
-            briefing_at: chrono::NaiveTime::from_hms_opt(0, 0, 0).expect("midnight"),
-            deadline_sweep_every: std::time::Duration::from_millis(200),
-            ..crate::helpers::test_config()
-        }
-    }
-
-    /// The packs kept for `who`, once the job has kept one.
-    async fn kept_for(app: &TestApp, who: &Who) -> Value {
-        for _ in 0..100 {
-            let answer = app.get("/api/v1/briefings", who).await;
-            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
-            if answer.json.as_array().is_some_and(|a| !a.is_empty()) {
-                return answer.json;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("no pack was kept");
-    }
-
-    async fn story(app: &TestApp) {
-        let agency = app.as_user("nca.tasking").await;
-        let force = app.as_user("wmp.tasking").await;
-        let kept = kept_for(app, &agency).await;
-        let today = concordat_domain::briefing::london_date(Timestamp::now()).to_string();
-        assert_eq!(kept[0]["date"], today, "{kept}");
-        assert_eq!(kept[0]["scope"], "national");
-        let pack_id = kept[0]["id"].as_str().expect("id").to_owned();
-
-        let mine = app
-            .get(&format!("/api/v1/briefings/{pack_id}"), &agency)
-            .await;
-        assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
-        assert_eq!(mine.json["prepared_for"], "nca.tasking");
-        let page = app
-            .get(&format!("/briefing/packs/{pack_id}"), &agency)
-            .await;
-        assert_eq!(page.status, StatusCode::OK);
-
-        // Someone else's pack does not exist for them.
-        let theirs = app
-            .get(&format!("/api/v1/briefings/{pack_id}"), &force)
-            .await;
-        assert_eq!(theirs.status, StatusCode::NOT_FOUND);
-        let page = app.get(&format!("/briefing/packs/{pack_id}"), &force).await;
-        assert_eq!(page.status, StatusCode::NOT_FOUND);
-        // Their own is in their list, in their scope.
-        let theirs = kept_for(app, &force).await;
-        assert_eq!(theirs[0]["scope"], "west-midlands", "{theirs}");
-
-        // The job keeps one a day, however often it runs.
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        let again = app.get("/api/v1/briefings", &agency).await;
-        assert_eq!(again.json.as_array().expect("list").len(), 1);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let store = concordat_store::testing::TestStore::sqlite().await;
-        let app = TestApp::start_with(store, config()).await;
-        story(&app).await;
-        app.stop().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        let Some(store) = concordat_store::testing::TestStore::postgres().await else {
-            return;
-        };
-        let app = TestApp::start_with(store, config()).await;
-        story(&app).await;
-        app.stop().await;
+/// The morning job runs at midnight, so that it has run by the time a story starts, and
+/// the sweep that runs it comes round five times a second.
+fn morning_job_at_midnight() -> concordat_server::ServerConfig {
+    concordat_server::ServerConfig {
+        morning_packs: true,
+        briefing_at: chrono::NaiveTime::from_hms_opt(0, 0, 0).expect("midnight"),
+        deadline_sweep_every: std::time::Duration::from_millis(200),
+        ..crate::helpers::test_config()
     }
 }
+
+/// The packs kept for `who`, once the job has kept one.
+async fn kept_for(app: &TestApp, who: &Who) -> Value {
+    for _ in 0..100 {
+        let answer = app.get("/api/v1/briefings", who).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        if answer.json.as_array().is_some_and(|a| !a.is_empty()) {
+            return answer.json;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no pack was kept");
+}
+
+/// The morning job keeps each tasking officer's pack once the meeting's time has
+/// passed; the reader opens their own, and nobody else's.
+async fn the_morning_job_keeps_each_readers_pack(app: &TestApp) {
+    let agency = app.as_user("nca.tasking").await;
+    let force = app.as_user("wmp.tasking").await;
+    let kept = kept_for(app, &agency).await;
+    let today = concordat_domain::briefing::london_date(Timestamp::now()).to_string();
+    assert_eq!(kept[0]["date"], today, "{kept}");
+    assert_eq!(kept[0]["scope"], "national");
+    let pack_id = kept[0]["id"].as_str().expect("id").to_owned();
+
+    let mine = app
+        .get(&format!("/api/v1/briefings/{pack_id}"), &agency)
+        .await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.text);
+    assert_eq!(mine.json["prepared_for"], "nca.tasking");
+    let page = app
+        .get(&format!("/briefing/packs/{pack_id}"), &agency)
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    // Someone else's pack does not exist for them.
+    let theirs = app
+        .get(&format!("/api/v1/briefings/{pack_id}"), &force)
+        .await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    let page = app.get(&format!("/briefing/packs/{pack_id}"), &force).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    // Their own is in their list, in their scope.
+    let theirs = kept_for(app, &force).await;
+    assert_eq!(theirs[0]["scope"], "west-midlands", "{theirs}");
+
+    // The job keeps one a day, however often it runs.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let again = app.get("/api/v1/briefings", &agency).await;
+    assert_eq!(again.json.as_array().expect("list").len(), 1);
+}
+
+stories!(with morning_job_at_midnight; the_morning_job_keeps_each_readers_pack);

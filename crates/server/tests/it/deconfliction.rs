@@ -318,41 +318,22 @@ stories!(
 
 /// An expired registration no longer matches: with a retention of one second, a
 /// registration made earlier is gone by the time the other force registers.
-mod an_expired_registration_no_longer_matches {
-    use super::*;
+async fn an_expired_registration_no_longer_matches(app: &TestApp) {
+    let kent = app.as_user("kent.tasking").await;
+    let met = app.as_user("mps.tasking").await;
+    let first = register(app, &kent, william_smith(), "open").await;
+    assert!(first["registration"]["expires_at"].is_string());
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    let second = register(app, &met, bill_smyth(), "open").await;
+    assert_eq!(second["hits"], json!([]), "{second}");
+}
 
-    async fn story(app: &TestApp) {
-        let kent = app.as_user("kent.tasking").await;
-        let met = app.as_user("mps.tasking").await;
-        let first = register(app, &kent, william_smith(), "open").await;
-        assert!(first["registration"]["expires_at"].is_string());
-        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-        let second = register(app, &met, bill_smyth(), "open").await;
-        assert_eq!(second["hits"], json!([]), "{second}");
-    }
-
-    fn config() -> concordat_server::ServerConfig {
-        concordat_server::ServerConfig {
-            registration_retention: std::time::Duration::from_secs(1),
-            ..crate::helpers::test_config()
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let store = concordat_store::testing::TestStore::sqlite().await;
-        let app = TestApp::start_with(store, config()).await;
-        story(&app).await;
-        app.stop().await;
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        let Some(store) = concordat_store::testing::TestStore::postgres().await else {
-            return;
-        };
-        let app = TestApp::start_with(store, config()).await;
-        story(&app).await;
-        app.stop().await;
+/// Registrations kept for a second.
+fn one_second_retention() -> concordat_server::ServerConfig {
+    concordat_server::ServerConfig {
+        registration_retention: std::time::Duration::from_secs(1),
+        ..crate::helpers::test_config()
     }
 }
+
+stories!(with one_second_retention; an_expired_registration_no_longer_matches);

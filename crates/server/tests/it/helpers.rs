@@ -420,15 +420,23 @@ impl Response {
     }
 }
 
-/// Runs each named `async fn(&TestApp)` as `NAME::sqlite` and `NAME::postgres`.
+/// Runs each named `async fn(&TestApp)` as `NAME::sqlite` and `NAME::postgres`, on a
+/// server with the story configuration or, after `with CONFIG;`, the one the parent
+/// module's `fn CONFIG() -> ServerConfig` gives.
 #[macro_export]
 macro_rules! stories {
-    ($($name:ident),* $(,)?) => {$(
+    (with $config:ident; $($name:ident),* $(,)?) => {
+        $crate::stories!(@config super::$config(); $($name),*);
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::stories!(@config $crate::helpers::test_config(); $($name),*);
+    };
+    (@config $config:expr; $($name:ident),*) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
                 let store = concordat_store::testing::TestStore::sqlite().await;
-                let app = $crate::helpers::TestApp::start(store).await;
+                let app = $crate::helpers::TestApp::start_with(store, $config).await;
                 super::$name(&app).await;
                 app.stop().await;
             }
@@ -436,7 +444,7 @@ macro_rules! stories {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let Some(store) = concordat_store::testing::TestStore::postgres().await else { return };
-                let app = $crate::helpers::TestApp::start(store).await;
+                let app = $crate::helpers::TestApp::start_with(store, $config).await;
                 super::$name(&app).await;
                 app.stop().await;
             }

@@ -361,35 +361,12 @@ VePhWg28N25OCvB62ClYYTkBFrooyRQo3pEEGyyHBDwFGaaLQo0S+A==
 -----END RSA PRIVATE KEY-----
 ";
 
-/// Runs each story on both stores with a server that allows a plain-HTTP provider
-/// (the local one) and knows its public address.
-macro_rules! sso_stories {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            fn config() -> concordat_server::ServerConfig {
-                concordat_server::ServerConfig {
-                    allow_http_identity_providers: true,
-                    ..concordat_server::ServerConfig::default()
-                }
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let store = concordat_store::testing::TestStore::sqlite().await;
-                let app = $crate::helpers::TestApp::start_with(store, config()).await;
-                super::$name(&app).await;
-                app.stop().await;
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(store) = concordat_store::testing::TestStore::postgres().await else { return };
-                let app = $crate::helpers::TestApp::start_with(store, config()).await;
-                super::$name(&app).await;
-                app.stop().await;
-            }
-        }
-    )*};
+/// The server the stories run on: it allows a plain-HTTP provider (the local one).
+fn config() -> concordat_server::ServerConfig {
+    concordat_server::ServerConfig {
+        allow_http_identity_providers: true,
+        ..concordat_server::ServerConfig::default()
+    }
 }
 
 const SSO_COOKIE: &str = "__Host-concordat_sso";
@@ -900,7 +877,7 @@ async fn administrators_manage_their_own_organisations_provider(app: &TestApp) {
     assert!(gone.text.contains("not set up"), "{}", gone.text);
 }
 
-sso_stories!(
+crate::stories!(with config;
     a_first_sign_in_provisions_the_user_and_the_next_updates_their_roles,
     a_state_that_is_not_this_browsers_is_refused,
     spoiled_id_tokens_are_refused_without_a_session,
