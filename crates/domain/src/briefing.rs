@@ -160,9 +160,8 @@ impl PackWindow {
             .from_local_datetime(&naive)
             .earliest()
             .or_else(|| {
-                London
-                    .from_local_datetime(&(naive + chrono::Duration::hours(1)))
-                    .earliest()
+                let later = naive.checked_add_signed(chrono::Duration::hours(1))?;
+                London.from_local_datetime(&later).earliest()
             })
             .map(|t| Timestamp::from(t.with_timezone(&chrono::Utc)))
             // A date so far out that London has no offset for it: treat the time as UTC.
@@ -755,6 +754,14 @@ mod tests {
         assert_eq!(w.cutoff, utc("2026-10-25T00:30:00Z"));
         let seven = PackWindow::for_date(date("2026-10-25"), seven());
         assert_eq!(seven.cutoff, utc("2026-10-25T07:00:00Z"));
+    }
+
+    #[test]
+    fn the_first_and_last_dates_there_are_make_a_window_without_panicking() {
+        for date in [NaiveDate::MIN, NaiveDate::MAX] {
+            let w = PackWindow::for_date(date, seven());
+            assert!(w.since <= w.cutoff && w.cutoff <= w.until);
+        }
     }
 
     #[test]
