@@ -961,51 +961,66 @@ impl Source<'_> {
 
     /// The `[significance]` table, each key absent taking its default.
     fn significance(&self, table: &SignificanceFile) -> Result<Significance, PolicyError> {
-        let default = Significance::default();
+        let d = Significance::default();
         Ok(Significance {
-            always: match &table.always {
-                None => default.always,
-                Some(v) => self.values("significance.always", v, ItemKind::ALL, |k| k.as_str())?,
-            },
-            threat_areas: match &table.threat_areas {
-                None => default.threat_areas,
-                Some(v) => self.values("significance.threat-areas", v, ThreatArea::ALL, |a| {
-                    a.as_str()
-                })?,
-            },
-            urgencies: match &table.urgencies {
-                None => default.urgencies,
-                Some(v) => {
-                    self.values("significance.urgencies", v, Urgency::ALL, |u| u.as_str())?
-                }
-            },
-            designations: match &table.designations {
-                None => default.designations,
-                Some(v) => self.values(
-                    "significance.designations",
-                    v,
-                    PriorityDesignation::ALL,
-                    |d| d.as_str(),
-                )?,
-            },
-            disruption_grades: match &table.disruption_grades {
-                None => default.disruption_grades,
-                Some(v) => self.values(
-                    "significance.disruption-grades",
-                    v,
-                    DisruptionGrade::ALL,
-                    |g| g.as_str(),
-                )?,
-            },
-            activity_kinds: match &table.activity_kinds {
-                None => default.activity_kinds,
-                Some(v) => {
-                    self.values("significance.activity-kinds", v, ActivityKind::ALL, |k| {
-                        k.as_str()
-                    })?
-                }
-            },
+            always: self.values_or(
+                "significance.always",
+                &table.always,
+                ItemKind::ALL,
+                |k| k.as_str(),
+                d.always,
+            )?,
+            threat_areas: self.values_or(
+                "significance.threat-areas",
+                &table.threat_areas,
+                ThreatArea::ALL,
+                |a| a.as_str(),
+                d.threat_areas,
+            )?,
+            urgencies: self.values_or(
+                "significance.urgencies",
+                &table.urgencies,
+                Urgency::ALL,
+                |u| u.as_str(),
+                d.urgencies,
+            )?,
+            designations: self.values_or(
+                "significance.designations",
+                &table.designations,
+                PriorityDesignation::ALL,
+                |p| p.as_str(),
+                d.designations,
+            )?,
+            disruption_grades: self.values_or(
+                "significance.disruption-grades",
+                &table.disruption_grades,
+                DisruptionGrade::ALL,
+                |g| g.as_str(),
+                d.disruption_grades,
+            )?,
+            activity_kinds: self.values_or(
+                "significance.activity-kinds",
+                &table.activity_kinds,
+                ActivityKind::ALL,
+                |k| k.as_str(),
+                d.activity_kinds,
+            )?,
         })
+    }
+
+    /// The values of an optional key, or `default` when the key is absent.
+    fn values_or<T: Copy + PartialEq>(
+        &self,
+        key: &str,
+        values: &Option<Vec<Spanned<String>>>,
+        all: &[T],
+        text: impl Fn(&T) -> &'static str,
+        default: Vec<T>,
+    ) -> Result<Vec<T>, PolicyError> {
+        match values {
+            None => Ok(default),
+            Some(values) => self.values(key, values, all, text),
+        }
     }
 
     /// The organisation `value` names, for `key`.

@@ -50,6 +50,8 @@ fn link(kind: &str, path: &str, id: impl std::fmt::Display) -> RecordLink {
 /// What the pack is being built from: the reader's own view of everything.
 struct Gathered {
     items: Vec<Item>,
+    /// Each item's marking, in step with `items`: the pack's is their aggregate.
+    marks: Vec<Marking>,
     markings: HashMap<RecordKind, HashMap<String, Marking>>,
 }
 
@@ -76,12 +78,13 @@ impl Gathered {
         if reasons.is_empty() {
             return;
         }
-        let official = Marking::official();
-        let banner = marked_as
+        let marking = marked_as
             .as_ref()
             .and_then(|(k, id)| self.markings.get(k).and_then(|m| m.get(id)))
-            .unwrap_or(&official)
-            .banner();
+            .cloned()
+            .unwrap_or_else(Marking::official);
+        let banner = marking.banner();
+        self.marks.push(marking);
         let mut organisations = organisations;
         organisations.sort();
         organisations.dedup();
@@ -95,14 +98,6 @@ impl Gathered {
             banner,
             reasons,
         });
-    }
-
-    fn marking(&self, kind: RecordKind, id: &str) -> Marking {
-        self.markings
-            .get(&kind)
-            .and_then(|m| m.get(id))
-            .cloned()
-            .unwrap_or_else(Marking::official)
     }
 }
 
@@ -127,6 +122,7 @@ pub async fn daily(
     }
     let mut g = Gathered {
         items: vec![],
+        marks: vec![],
         markings,
     };
     let own = who.user.organisation.clone();
@@ -550,12 +546,7 @@ pub async fn daily(
         );
     }
 
-    let marks: Vec<Marking> = g
-        .items
-        .iter()
-        .filter_map(|i| record_kind(&i.record.kind).map(|k| g.marking(k, &i.record.id)))
-        .collect();
-    let marking = aggregate_marking(marks.iter());
+    let marking = aggregate_marking(g.marks.iter());
     Ok(Pack::assemble(
         date,
         scope,
@@ -567,17 +558,6 @@ pub async fn daily(
         &marking,
         g.items,
     ))
-}
-
-/// The kind of marked record an item's link names, if it is one.
-fn record_kind(link_kind: &str) -> Option<RecordKind> {
-    match link_kind {
-        "request" => Some(RecordKind::Request),
-        "operation" => Some(RecordKind::Operation),
-        "subject" => Some(RecordKind::Subject),
-        "direction" => Some(RecordKind::Direction),
-        _ => None,
-    }
 }
 
 /// Enters every record in `pack` in the audit log as read by `who` (view `briefing`),

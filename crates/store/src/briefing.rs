@@ -2,12 +2,12 @@
 //! that packs report.
 
 use crate::db::params;
-use crate::tasking::{DecisionRecord, DecisionRow, decisions_select};
+use crate::tasking::{DecisionRecord, DecisionRow, decisions_select, designation};
 use crate::{Store, StoreError, WriteTx, corrupt, parse_column, parse_instant};
 use concordat_domain::briefing::{Pack, PackId, Scope};
 use concordat_domain::operation::OperationId;
 use concordat_domain::people::{Classification, UserId};
-use concordat_domain::subject::{Designation, DesignationBasis, SubjectId};
+use concordat_domain::subject::{Designation, SubjectId};
 use concordat_domain::time::Timestamp;
 use serde::Serialize;
 
@@ -192,14 +192,6 @@ impl Store {
                 params![from.as_micros(), to.as_micros()],
             )
             .await?;
-        let designation = |level: &str, basis: &str, by: &str, at: i64| {
-            Ok::<_, StoreError>(Designation {
-                level: parse_column("level", level)?,
-                by: parse_column("designated_by", by)?,
-                at: parse_instant("designated_at", at)?,
-                basis: DesignationBasis::parse(basis).map_err(corrupt)?,
-            })
-        };
         rows.into_iter()
             .map(|r| {
                 let now = designation(&r.level, &r.basis, &r.designated_by, r.designated_at)?;

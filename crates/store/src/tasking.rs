@@ -55,14 +55,29 @@ impl SubjectRow {
             kind: parse_column::<SubjectKind>("kind", &self.kind)?,
             name: SubjectName::parse(&self.name).map_err(corrupt)?,
             organisation: parse_column("organisation", &self.organisation)?,
-            designation: Designation {
-                level: parse_column::<PriorityDesignation>("level", &self.level)?,
-                by: parse_column("designated_by", &self.designated_by)?,
-                at: parse_instant("designated_at", self.designated_at)?,
-                basis: DesignationBasis::parse(&self.basis).map_err(corrupt)?,
-            },
+            designation: designation(
+                &self.level,
+                &self.basis,
+                &self.designated_by,
+                self.designated_at,
+            )?,
         })
     }
+}
+
+/// A designation from its columns.
+pub(crate) fn designation(
+    level: &str,
+    basis: &str,
+    by: &str,
+    at: i64,
+) -> Result<Designation, StoreError> {
+    Ok(Designation {
+        level: parse_column::<PriorityDesignation>("level", level)?,
+        by: parse_column("designated_by", by)?,
+        at: parse_instant("designated_at", at)?,
+        basis: DesignationBasis::parse(basis).map_err(corrupt)?,
+    })
 }
 
 /// Each subject with its latest designation.
@@ -236,14 +251,7 @@ impl Store {
             )
             .await?;
         rows.into_iter()
-            .map(|r| {
-                Ok(Designation {
-                    level: parse_column("level", &r.level)?,
-                    by: parse_column("designated_by", &r.designated_by)?,
-                    at: parse_instant("designated_at", r.designated_at)?,
-                    basis: DesignationBasis::parse(&r.basis).map_err(corrupt)?,
-                })
-            })
+            .map(|r| designation(&r.level, &r.basis, &r.designated_by, r.designated_at))
             .collect()
     }
 }

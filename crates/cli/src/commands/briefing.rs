@@ -2,7 +2,7 @@
 //! for a user under the same rules and with the same audit entries as the API, and the
 //! morning job that keeps each day's packs.
 
-use super::{As, Global, acting, describe, open_store, rules, source, write_output};
+use super::{As, Global, acting, command_state, describe, source, write_output};
 use clap::{Args, Subcommand};
 use concordat_domain::briefing::{PackWindow, Scope, parse_date, parse_meeting_time};
 use concordat_domain::time::Timestamp;
@@ -110,12 +110,7 @@ async fn keep(global: &Global, args: KeepArgs) -> anyhow::Result<ExitCode> {
         Some(raw) => flag("date", parse_date("date", raw))?,
         None => concordat_domain::briefing::london_date(Timestamp::now()),
     };
-    let store = open_store(global).await?;
-    let mut app = concordat_server::AppState::new(
-        store,
-        concordat_server::ServerConfig::default(),
-        rules(global)?,
-    );
+    let mut app = command_state(global).await?;
     set_meeting_time(&mut app, at);
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{spinner} keeping packs {pos}/{len} users")

@@ -227,12 +227,7 @@ async fn acting(
     concordat_server::AppState,
     concordat_server::auth::Principal,
 )> {
-    let store = open_store(global).await?;
-    let state = concordat_server::AppState::new(
-        store,
-        concordat_server::ServerConfig::default(),
-        rules(global)?,
-    );
+    let state = command_state(global).await?;
     let who = concordat_server::auth::acting_as(&state, username)
         .await
         .map_err(describe)?;
@@ -259,6 +254,16 @@ fn write_output(path: Option<&std::path::Path>, bytes: &[u8]) -> anyhow::Result<
         None => std::io::stdout().write_all(bytes)?,
     }
     Ok(())
+}
+
+/// The server's state over the store, as a command uses it: the default configuration
+/// and the rules `global` names.
+async fn command_state(global: &Global) -> anyhow::Result<concordat_server::AppState> {
+    Ok(concordat_server::AppState::new(
+        open_store(global).await?,
+        concordat_server::ServerConfig::default(),
+        rules(global)?,
+    ))
 }
 
 /// Who the audit log says acted, for a subcommand.
