@@ -256,8 +256,6 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
     // An account that must change its password, or enrol a second factor, is stopped
     // by its extractor with the reason; this layer leaves that answer to it.
     if who.pending().is_none() {
-        // A record the caller may not see does not exist for them, whatever the route
-        // would do to it (404); one they may see but not change is refused (403).
         let params = axum::extract::RawPathParams::from_request_parts(&mut parts, state)
             .await
             .map_err(|_| AppError::NotFound)?;
@@ -266,37 +264,86 @@ async fn check(state: &AppState, request: Request) -> Result<Request, AppError> 
                 .iter()
                 .find(|(name, _)| *name == wanted)
                 .map(|(_, value)| value.to_owned())
-                .ok_or(AppError::NotFound)
         };
-        match rule.target {
-            Target::None | Target::Owned(_) => {}
-            Target::Administered => {
-                let code: OrgCode = param("code")?.parse().map_err(|_| AppError::NotFound)?;
-                if !crate::api::admin_scope(&who)?.covers(&code) {
-                    return Err(AppError::NotFound);
-                }
-            }
-            Target::Record(kind) => {
-                require(state, &who, kind, &param("id")?).await?;
-            }
-            Target::AnyRecord => {
-                let kind = param("kind")?.parse().map_err(|_| AppError::NotFound)?;
-                require(state, &who, kind, &param("id")?).await?;
-            }
-            Target::Hit => {
-                let id = crate::api::path_id(&param("id")?)?;
-                crate::deconfliction::own_hit(state, &who, id).await?;
-            }
-        }
-        if let Callers::Roles(roles) = rule.callers {
-            crate::tasking::require_any(&who, roles)?;
-        }
+        permit(state, &who, rule, &param).await?;
     }
     parts.extensions.insert(who);
     Ok(Request::from_parts(parts, body))
 }
 
 use axum::extract::FromRequestParts;
+
+/// Whether `who` holds a role that may call `method path` at all (what the pages'
+/// navigation offers; the record itself is checked when it is opened).
+pub(crate) fn may_call(who: &Authenticated, method: &str, path: &str) -> bool {
+    ROUTES
+        .iter()
+        .find(|r| r.path == path && r.method == method)
+        .is_some_and(|rule| match rule.callers {
+            Callers::Anyone | Callers::SignedIn => true,
+            Callers::Roles(roles) => roles.iter().any(|r| who.user.has_role(*r)),
+        })
+}
+
+/// Whether `who` may call the route of `rule` with these path parameters: a record
+/// the caller may not see does not exist for them, whatever the route would do to it
+/// (404); one they may see but not change is refused (403). The API's middleware and
+/// the pages (through [`permit_route`]) both decide here.
+pub(crate) async fn permit(
+    state: &AppState,
+    who: &Authenticated,
+    rule: &RouteRule,
+    param: &(dyn Fn(&str) -> Option<String> + Sync),
+) -> Result<(), AppError> {
+    let param = |wanted: &str| param(wanted).ok_or(AppError::NotFound);
+    match rule.target {
+        Target::None | Target::Owned(_) => {}
+        Target::Administered => {
+            let code: OrgCode = param("code")?.parse().map_err(|_| AppError::NotFound)?;
+            if !crate::api::admin_scope(who)?.covers(&code) {
+                return Err(AppError::NotFound);
+            }
+        }
+        Target::Record(kind) => {
+            require(state, who, kind, &param("id")?).await?;
+        }
+        Target::AnyRecord => {
+            let kind = param("kind")?.parse().map_err(|_| AppError::NotFound)?;
+            require(state, who, kind, &param("id")?).await?;
+        }
+        Target::Hit => {
+            let id = crate::api::path_id(&param("id")?)?;
+            crate::deconfliction::own_hit(state, who, id).await?;
+        }
+    }
+    if let Callers::Roles(roles) = rule.callers {
+        crate::tasking::require_any(who, roles)?;
+    }
+    Ok(())
+}
+
+/// Whether `who` may do what the API route `method path` does, with its path
+/// parameters `params`: a page that shows or changes what an API route does is
+/// authorised by that route's rule, so the two cannot disagree.
+pub(crate) async fn permit_route(
+    state: &AppState,
+    who: &Authenticated,
+    method: &'static str,
+    path: &'static str,
+    params: &[(&str, &str)],
+) -> Result<(), AppError> {
+    let rule = ROUTES
+        .iter()
+        .find(|r| r.path == path && r.method == method)
+        .ok_or_else(|| AppError::Internal(anyhow::anyhow!("no rule for {method} {path}")))?;
+    let param = |wanted: &str| {
+        params
+            .iter()
+            .find(|(name, _)| *name == wanted)
+            .map(|(_, value)| (*value).to_owned())
+    };
+    permit(state, who, rule, &param).await
+}
 
 /// What protects record `id` of `kind`: its marking, its parties and its shares. A
 /// record that does not exist is not found.

@@ -41,9 +41,272 @@ pub(crate) fn router() -> axum::Router<AppState> {
         .route("/briefing", get(briefing_page))
         .route("/briefing/packs/{id}", get(kept_pack_page))
         .route("/static/app.css", get(stylesheet))
+        .route("/static/app.js", get(script))
 }
 
 const SIGN_IN_CSRF_COOKIE: &str = "concordat_sign_in_csrf";
+
+async fn script() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        include_str!("../../static/app.js"),
+    )
+}
+
+/// One link of the navigation.
+pub(crate) struct NavLink {
+    pub(crate) label: &'static str,
+    pub(crate) href: &'static str,
+    /// The page shown is this section's.
+    pub(crate) current: bool,
+}
+
+/// The sections of the service, each shown to those who may call one of the API
+/// routes it is built on (the pages check again, on the server, when they are opened).
+const SECTIONS: &[(&str, &str, &[&str])] = &[
+    ("My work", "/", &[]),
+    ("Requests", "/requests", &["/api/v1/requests"]),
+    ("Operations", "/operations", &["/api/v1/operations"]),
+    ("Directions", "/directions", &["/api/v1/directions/{id}"]),
+    (
+        "Deconfliction",
+        "/deconfliction",
+        &["/api/v1/hits", "/api/v1/activities"],
+    ),
+    ("Catalogue", "/catalogue", &["/api/v1/capabilities"]),
+    ("Briefing", "/briefing", &["/api/v1/briefings/daily"]),
+    ("Administration", "/admin", &["/api/v1/users"]),
+];
+
+/// What frames every signed-in page: who is signed in, the sections their roles open,
+/// and the session's CSRF token for the page's forms.
+pub(crate) struct Chrome {
+    pub(crate) display_name: String,
+    pub(crate) organisation: String,
+    pub(crate) csrf_token: String,
+    pub(crate) nav: Vec<NavLink>,
+}
+
+impl Chrome {
+    /// The frame for `who` on a page of the section at `section` (its href).
+    pub(crate) fn new(who: &Authenticated, section: &str) -> Self {
+        let nav = SECTIONS
+            .iter()
+            .filter(|(_, _, routes)| {
+                routes.is_empty()
+                    || routes
+                        .iter()
+                        .any(|path| crate::authz::may_call(who, "GET", path))
+            })
+            .map(|(label, href, _)| NavLink {
+                label,
+                href,
+                current: *href == section,
+            })
+            .collect();
+        Self {
+            display_name: who.user.display_name.as_str().to_owned(),
+            organisation: who.organisation.short_name.clone(),
+            csrf_token: who.csrf_token().unwrap_or_default().to_owned(),
+            nav,
+        }
+    }
+}
+
+/// One choice of a select or a set of radios.
+pub(crate) struct Choice {
+    pub(crate) value: String,
+    pub(crate) label: String,
+    /// Said under the label (radios only); may be empty.
+    pub(crate) hint: String,
+}
+
+impl Choice {
+    pub(crate) fn new(value: impl Into<String>, label: impl Into<String>) -> Self {
+        Self {
+            value: value.into(),
+            label: label.into(),
+            hint: String::new(),
+        }
+    }
+
+    pub(crate) fn hinted(mut self, hint: impl Into<String>) -> Self {
+        self.hint = hint.into();
+        self
+    }
+}
+
+/// A form as it was posted: every field's value as typed, kept to show again with the
+/// errors found in it. Fields may repeat (check boxes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(transparent)]
+pub(crate) struct FormState {
+    values: Vec<(String, String)>,
+    #[serde(skip)]
+    pub(crate) errors: Vec<FieldProblem>,
+}
+
+impl FormState {
+    /// An empty form with these starting values.
+    pub(crate) fn with(values: &[(&str, &str)]) -> Self {
+        Self {
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            errors: vec![],
+        }
+    }
+
+    /// The value of field `name` as typed (the first, if it repeats), or empty.
+    pub(crate) fn value(&self, name: &str) -> &str {
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// The value of field `name`, trimmed, or `None` if it is blank.
+    pub(crate) fn given(&self, name: &str) -> Option<&str> {
+        Some(self.value(name).trim()).filter(|v| !v.is_empty())
+    }
+
+    /// Every value of field `name`.
+    pub(crate) fn values(&self, name: &str) -> Vec<&str> {
+        self.values
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    /// Whether `value` is chosen for field `name` (a radio, option or check box).
+    pub(crate) fn chosen(&self, name: &str, value: &str) -> bool {
+        self.values.iter().any(|(k, v)| k == name && v == value)
+    }
+
+    /// The message for field `name`, if it is in error.
+    pub(crate) fn error(&self, name: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == name)
+            .map(|e| e.message.as_str())
+    }
+
+    /// Adds an error for field `name`.
+    pub(crate) fn fail(&mut self, name: &str, message: impl Into<String>) {
+        self.errors.push(FieldProblem {
+            field: name.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Whether any field is in error.
+    pub(crate) fn has_errors(&self) -> bool {
+        !self.errors.is_empty()
+    }
+
+    /// Takes the problems of a refused change: the fields in error, each shown at its
+    /// field, or what the rules refused, shown in the summary against `field`.
+    /// Anything else is not the form's to show, and is given back.
+    pub(crate) fn take(&mut self, error: AppError, field: &str) -> Result<(), AppError> {
+        match error {
+            AppError::Invalid(problems) => {
+                for p in problems {
+                    let message = sentence(&p.field, &p.message);
+                    // A field this form does not show (a nested path) is shown against
+                    // the field the page names.
+                    let at = if self.values.iter().any(|(k, _)| *k == p.field) {
+                        p.field
+                    } else {
+                        field.to_owned()
+                    };
+                    self.fail(&at, message);
+                }
+                Ok(())
+            }
+            AppError::Refused { title, refusals } => {
+                for r in refusals {
+                    self.fail(field, format!("{title}: {} ({})", r.message, r.paragraph));
+                }
+                Ok(())
+            }
+            AppError::Conflict(message) => {
+                self.fail(field, capitalise(&message));
+                Ok(())
+            }
+            other => Err(other),
+        }
+    }
+}
+
+/// "The receiver must be ...": a field's name and what is wrong with it, as a sentence.
+fn sentence(field: &str, message: &str) -> String {
+    capitalise(&format!("{} {message}", field.replace(['_', '.'], " ")))
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// A page as a response with `status`.
+pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, axum::response::Html(html)).into_response(),
+        Err(e) => AppError::Internal(e.into()).into_response(),
+    }
+}
+
+/// A form page: 200 when it is new, 422 when it comes back with errors.
+pub(crate) fn form_page(form: &FormState, template: &impl Template) -> Response {
+    let status = if form.has_errors() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    page(status, template)
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "problem.html")]
+struct ProblemPage {
+    heading: &'static str,
+    detail: String,
+}
+
+/// What a page shows when the service refuses: a record the user may not see is the
+/// not-found page (as if it did not exist), a change they may not make is refused in
+/// plain words, a signed-out user is sent to sign in.
+pub(crate) fn page_error(error: AppError) -> Response {
+    match error {
+        AppError::NotFound => not_found_page(),
+        AppError::Unauthenticated => Redirect::to("/sign-in").into_response(),
+        AppError::Forbidden(detail) => (
+            StatusCode::FORBIDDEN,
+            ProblemPage {
+                heading: "You cannot do this",
+                detail: capitalise(&detail),
+            },
+        )
+            .into_response(),
+        AppError::Conflict(detail) => (
+            StatusCode::CONFLICT,
+            ProblemPage {
+                heading: "This has changed",
+                detail: capitalise(&detail),
+            },
+        )
+            .into_response(),
+        other => other.into_response(),
+    }
+}
 
 async fn stylesheet() -> impl IntoResponse {
     (
@@ -540,16 +803,16 @@ async fn sign_out(
 #[derive(Template, WebTemplate)]
 #[template(path = "home.html")]
 struct HomePage {
+    chrome: Chrome,
     user: User,
     organisation: Organisation,
-    csrf_token: String,
     totp_enrolment_required: bool,
 }
 
 async fn home(PageUser(who): PageUser) -> HomePage {
     HomePage {
+        chrome: Chrome::new(&who, "/"),
         totp_enrolment_required: who.pending() == Some(Pending::TotpEnrolment),
-        csrf_token: who.csrf_token().unwrap_or_default().to_owned(),
         user: who.user,
         organisation: who.organisation,
     }
@@ -558,9 +821,8 @@ async fn home(PageUser(who): PageUser) -> HomePage {
 #[derive(Template, WebTemplate)]
 #[template(path = "password.html")]
 struct PasswordPage {
-    user: User,
-    organisation: Organisation,
-    csrf_token: String,
+    chrome: Chrome,
+    must_change_password: bool,
     errors: Vec<FieldProblem>,
 }
 
@@ -573,9 +835,8 @@ impl Errors for PasswordPage {
 impl PasswordPage {
     fn new(who: Authenticated, errors: Vec<FieldProblem>) -> Self {
         Self {
-            csrf_token: who.csrf_token().unwrap_or_default().to_owned(),
-            user: who.user,
-            organisation: who.organisation,
+            chrome: Chrome::new(&who, "/account"),
+            must_change_password: who.user.must_change_password,
             errors,
         }
     }
@@ -727,3 +988,4 @@ async fn kept_pack_page(
         Err(e) => e.into_response(),
     }
 }
+

@@ -6,6 +6,7 @@ mod helpers;
 mod api_errors;
 mod audit;
 mod briefing;
+mod browser;
 mod deconfliction;
 mod directions;
 mod events;
