@@ -32,3 +32,55 @@ story("the daily briefing pack prints from the browser", async (run) => {
   await page.getByRole("heading", { name: /Daily management pack/ }).waitFor();
   await run.check(page, "briefing");
 });
+
+const NDM = {
+  information: "Firearms discharged at two robberies; the group is a high priority.",
+  threat_and_risk: "Threat to life from an armed group across the region.",
+  powers_and_policy: "Surveillance authorised under Part II RIPA.",
+  options_and_contingencies: "Support the force's operation with specialist surveillance.",
+  action_and_review: "Deploy within 48 hours; review at the next tasking meeting.",
+};
+
+story("a force tasking officer raises a request; the national agency reads the recommendation and decides it", async (run) => {
+  const force = await run.signedIn("wmp.tasking");
+  await force.getByRole("link", { name: "Requests", exact: true }).click();
+  await run.check(force, "requests-empty");
+  await force.getByRole("button", { name: "Raise a request" }).or(force.getByRole("link", { name: "Raise a request" })).first().click();
+  await run.check(force, "request-new");
+  await force.getByLabel("Title").fill("Armed surveillance on the Eastside CViT group");
+  await force.getByLabel("A specialist capability").check();
+  await force.getByLabel("Capability", { exact: true }).selectOption({ label: "Specialist Surveillance" });
+  await force.getByLabel("Which organisation are you asking?").selectOption({ label: "National Crime Agency" });
+  await force.getByLabel("Firearms").check();
+  await force.getByText("Where the activity is: forces' areas").click();
+  await force.getByLabel("West Midlands Police").check();
+  await force.getByLabel("Urgent", { exact: true }).check();
+  await force.getByLabel("The case").fill("A CViT robbery group has discharged firearms twice this month.");
+  await force.getByRole("button", { name: "Raise request" }).click();
+  await force.getByRole("heading", { name: "Armed surveillance on the Eastside CViT group" }).waitFor();
+  await run.check(force, "request-draft");
+  await force.getByRole("button", { name: "Submit to National Crime Agency" }).click();
+  await force.getByText("submitted", { exact: true }).first().waitFor();
+  const address = force.url();
+
+  const agency = await run.signedIn("nca.tasking");
+  await agency.getByRole("region", { name: "Requests awaiting your organisation's decision" })
+    .getByRole("link", { name: "Armed surveillance on the Eastside CViT group" }).click();
+  expectEqual(agency.url(), address, "the agency opens the force's request");
+  await agency.getByRole("heading", { name: "Recommendation" }).waitFor();
+  const tests = await agency.locator(".checklist > li").count();
+  expect(tests >= 5, `the recommendation explains each of its tests (saw ${tests})`);
+  await run.check(agency, "request-decide");
+  await agency.getByRole("radio", { name: "Accept" }).check();
+  for (const [name, text] of Object.entries(NDM)) await agency.locator(`#${name}`).fill(text);
+  await agency.getByLabel("Code name").fill("Operation Nightjar");
+  await agency.getByLabel("Pursue").check();
+  await agency.getByRole("button", { name: "Record decision" }).click();
+  await agency.getByText("in force").waitFor();
+  await agency.getByText("accepted", { exact: true }).first().waitFor();
+  await run.check(agency, "request-decided");
+
+  // The force sees the decision on its request.
+  await force.reload();
+  await force.getByText("in force").waitFor();
+});

@@ -14,7 +14,7 @@ mod fuzz;
 mod identity_provider;
 mod intelligence;
 mod me;
-mod notifications;
+pub(crate) mod notifications;
 mod operations;
 mod records;
 mod registry;

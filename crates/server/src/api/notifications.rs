@@ -120,18 +120,12 @@ async fn mark_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Marks every one of the user's notifications as read.
-#[utoipa::path(
-    post,
-    path = "/api/v1/notifications/read-all",
-    tag = "notifications",
-    responses((status = 200, body = MarkedRead), (status = 401, body = Problem))
-)]
-async fn mark_all_read(
-    State(state): State<AppState>,
-    ClientAddress(source): ClientAddress,
-    who: Principal,
-) -> Result<axum::Json<MarkedRead>, AppError> {
+/// Marks every one of `who`'s notifications read, on the record; says how many.
+pub(crate) async fn read_all(
+    state: &AppState,
+    who: &crate::auth::Authenticated,
+    source: &str,
+) -> Result<u64, AppError> {
     let mut tx = state.store.write().await?;
     let marked = tx.mark_all_notifications_read(who.user.id).await?;
     // Nothing changed, nothing to record: the transaction is dropped.
@@ -144,6 +138,22 @@ async fn mark_all_read(
         )
         .await?;
     }
+    Ok(marked)
+}
+
+/// Marks every one of the user's notifications as read.
+#[utoipa::path(
+    post,
+    path = "/api/v1/notifications/read-all",
+    tag = "notifications",
+    responses((status = 200, body = MarkedRead), (status = 401, body = Problem))
+)]
+async fn mark_all_read(
+    State(state): State<AppState>,
+    ClientAddress(source): ClientAddress,
+    who: Principal,
+) -> Result<axum::Json<MarkedRead>, AppError> {
+    let marked = read_all(&state, &who, &source).await?;
     Ok(axum::Json(MarkedRead { marked }))
 }
 

@@ -16,16 +16,20 @@ use axum::routing::get;
 use axum_extra::extract::CookieJar;
 use axum_extra::extract::cookie::{Cookie, SameSite};
 use concordat_domain::people::{NewPassword, User};
-use concordat_domain::registry::{OrgCode, Organisation};
+use concordat_domain::registry::OrgCode;
 use concordat_domain::totp::TotpCode;
 use concordat_store::SsoOrganisation;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+mod requests;
+mod work;
+
 /// The pages.
 pub(crate) fn router() -> axum::Router<AppState> {
     axum::Router::new()
-        .route("/", get(home))
+        .merge(requests::router())
+        .merge(work::router())
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route(sso::CALLBACK_PATH, get(sso_callback))
         .route(
@@ -204,19 +208,74 @@ impl FormState {
         });
     }
 
+    /// Field `name` parsed by `parse`: `None`, with the field in error, when it is blank
+    /// (`missing` says what to do) or `parse` refuses it (`label` starts the message).
+    pub(crate) fn required<T>(
+        &mut self,
+        name: &str,
+        label: &str,
+        missing: &str,
+        parse: impl FnOnce(&str) -> Result<T, concordat_domain::people::FieldError>,
+    ) -> Option<T> {
+        let Some(raw) = self.given(name).map(str::to_owned) else {
+            self.fail(name, missing);
+            return None;
+        };
+        self.parsed(name, label, &raw, parse)
+    }
+
+    /// Field `name` parsed by `parse` if it is given: `Some(None)` when blank, `None`
+    /// (with the field in error) when `parse` refuses it.
+    pub(crate) fn optional<T>(
+        &mut self,
+        name: &str,
+        label: &str,
+        parse: impl FnOnce(&str) -> Result<T, concordat_domain::people::FieldError>,
+    ) -> Option<Option<T>> {
+        match self.given(name).map(str::to_owned) {
+            None => Some(None),
+            Some(raw) => self.parsed(name, label, &raw, parse).map(Some),
+        }
+    }
+
+    fn parsed<T>(
+        &mut self,
+        name: &str,
+        label: &str,
+        raw: &str,
+        parse: impl FnOnce(&str) -> Result<T, concordat_domain::people::FieldError>,
+    ) -> Option<T> {
+        match parse(raw) {
+            Ok(value) => Some(value),
+            Err(e) => {
+                self.fail(name, format!("{label} {}", e.message));
+                None
+            }
+        }
+    }
+
     /// Whether any field is in error.
     pub(crate) fn has_errors(&self) -> bool {
         !self.errors.is_empty()
     }
 
     /// Takes the problems of a refused change: the fields in error, each shown at its
-    /// field, or what the rules refused, shown in the summary against `field`.
-    /// Anything else is not the form's to show, and is given back.
-    pub(crate) fn take(&mut self, error: AppError, field: &str) -> Result<(), AppError> {
+    /// field (the service's names that this form calls otherwise mapped by `names`, as
+    /// `("roles", "lead")`), or what the rules refused, shown in the summary against
+    /// `field`. Anything else is not the form's to show, and is given back.
+    pub(crate) fn take(
+        &mut self,
+        error: AppError,
+        names: &[(&str, &str)],
+        field: &str,
+    ) -> Result<(), AppError> {
         match error {
             AppError::Invalid(problems) => {
-                for p in problems {
+                for mut p in problems {
                     let message = sentence(&p.field, &p.message);
+                    if let Some((_, ours)) = names.iter().find(|(theirs, _)| *theirs == p.field) {
+                        p.field = (*ours).to_owned();
+                    }
                     // A field this form does not show (a nested path) is shown against
                     // the field the page names.
                     let at = if self.values.iter().any(|(k, _)| *k == p.field) {
@@ -241,6 +300,16 @@ impl FormState {
             other => Err(other),
         }
     }
+}
+
+/// A stable text (`organised-acquisitive-crime`) as words (`Organised acquisitive crime`).
+pub(crate) fn words(text: &str) -> String {
+    capitalise(&text.replace('-', " "))
+}
+
+/// A moment as London reads it (`Wed 2 Dec 14:30`).
+pub(crate) fn london(at: concordat_domain::time::Timestamp) -> String {
+    concordat_domain::briefing::london_text(at)
 }
 
 /// "The receiver must be ...": a field's name and what is wrong with it, as a sentence.
@@ -801,24 +870,6 @@ async fn sign_out(
 }
 
 #[derive(Template, WebTemplate)]
-#[template(path = "home.html")]
-struct HomePage {
-    chrome: Chrome,
-    user: User,
-    organisation: Organisation,
-    totp_enrolment_required: bool,
-}
-
-async fn home(PageUser(who): PageUser) -> HomePage {
-    HomePage {
-        chrome: Chrome::new(&who, "/"),
-        totp_enrolment_required: who.pending() == Some(Pending::TotpEnrolment),
-        user: who.user,
-        organisation: who.organisation,
-    }
-}
-
-#[derive(Template, WebTemplate)]
 #[template(path = "password.html")]
 struct PasswordPage {
     chrome: Chrome,
@@ -988,4 +1039,3 @@ async fn kept_pack_page(
         Err(e) => e.into_response(),
     }
 }
-

@@ -221,6 +221,26 @@ impl TestApp {
         Response::from_reqwest(request.send().await.expect("the server answers")).await
     }
 
+    /// Posts a page's form as the browser would: the session's cookie, and its CSRF
+    /// token as a field (none for a session without one). Fields may repeat.
+    pub async fn post_form(&self, path: &str, who: &Who, fields: &[(&str, &str)]) -> Response {
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        let (cookie, csrf) = match who {
+            Who::Session { cookie, csrf } => (cookie.as_str(), csrf.as_str()),
+            Who::SessionWithoutCsrf { cookie } => (cookie.as_str(), ""),
+            Who::Nobody | Who::Bearer(_) => ("", ""),
+        };
+        if !csrf.is_empty() {
+            form.push(("csrf_token", csrf));
+        }
+        let request = self
+            .client
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .form(&form);
+        Response::from_reqwest(request.send().await.expect("the server answers")).await
+    }
+
     /// GET with credentials.
     pub async fn get(&self, path: &str, who: &Who) -> Response {
         self.call(Method::GET, path, who, None).await
