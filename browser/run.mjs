@@ -5,9 +5,16 @@
 //
 // Every page a story opens is checked with axe-core: a serious or critical violation
 // fails the story. Each main page is photographed at 1280 and 375 pixels wide.
+import { readdirSync } from "node:fs";
 import { chromium } from "playwright-core";
-import { stories } from "./stories.mjs";
 import { Run } from "./lib.mjs";
+
+// Every stories*.mjs beside this file exports `stories`, a list of [name, story].
+const here = new URL(".", import.meta.url);
+const stories = [];
+for (const file of readdirSync(here).filter((f) => /^stories.*\.mjs$/.test(f)).sort()) {
+  stories.push(...(await import(new URL(file, here).href)).stories);
+}
 
 const only = process.argv[2];
 const browser = await chromium.launch({

@@ -58,6 +58,10 @@ async fn run_stories(app: &TestApp, store: &str) {
         .env("CONCORDAT_PASSWORD", PASSWORD)
         .env("CONCORDAT_SCREENSHOTS", &screenshots)
         .env("CONCORDAT_CHROMIUM", chromium());
+    // CONCORDAT_STORIES=text runs only the stories whose names contain it.
+    if let Ok(only) = std::env::var("CONCORDAT_STORIES") {
+        command.arg(only);
+    }
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .expect("the browser stories' process")
