@@ -134,3 +134,48 @@ export async function api(username) {
     post: (url, json) => call("POST", url, json ?? {}),
   };
 }
+
+/// What has the keyboard's focus: its tag, type, name, accessible label and whether the
+/// focus is drawn (an outline or a box shadow).
+async function focused(page) {
+  return page.evaluate(() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return null;
+    const label = (e.labels && e.labels[0] ? e.labels[0].innerText : e.innerText || e.value || "").trim();
+    const style = getComputedStyle(e);
+    return {
+      tag: e.tagName.toLowerCase(),
+      type: e.type || "",
+      name: e.getAttribute("name") || "",
+      label,
+      checked: Boolean(e.checked),
+      drawn: style.outlineStyle !== "none" || style.boxShadow !== "none",
+    };
+  });
+}
+
+/// Presses Tab until the focus is on an element `wanted` accepts (of what `focused`
+/// says), checking that every element passed on the way shows its focus; fails if
+/// `limit` presses do not reach one.
+export async function tabTo(page, what, wanted, limit = 150) {
+  for (let i = 0; i < limit; i += 1) {
+    await page.keyboard.press("Tab");
+    const here = await focused(page);
+    if (!here) continue;
+    expect(here.drawn, `the focus on ${here.tag} "${here.label}" is not drawn`);
+    if (wanted(here)) return here;
+  }
+  throw new Error(`${limit} presses of Tab did not reach ${what}`);
+}
+
+/// With the focus in a group of radios, chooses the one labelled `label` with the
+/// arrow keys (Space first, as a group with nothing chosen yet needs).
+export async function chooseRadio(page, label) {
+  await page.keyboard.press("Space");
+  for (let i = 0; i < 20; i += 1) {
+    const here = await focused(page);
+    if (here && here.checked && here.label === label) return;
+    await page.keyboard.press("ArrowDown");
+  }
+  throw new Error(`the arrow keys did not reach the radio "${label}"`);
+}

@@ -1,6 +1,6 @@
 // The browser stories, each an async function of a Run (lib.mjs). The server holds the
 // story people of crates/server/tests/it/helpers.rs, all with the same password.
-import { api, base, expect, expectEqual, signIn, visit } from "./lib.mjs";
+import { api, base, chooseRadio, expect, expectEqual, signIn, tabTo, visit } from "./lib.mjs";
 
 export const stories = [];
 const story = (name, body) => stories.push([name, body]);
@@ -83,4 +83,81 @@ story("a force tasking officer raises a request; the national agency reads the r
   // The force sees the decision on its request.
   await force.reload();
   await force.getByText("in force").waitFor();
+});
+
+story("a tasking officer raises a request with the keyboard alone", async (run) => {
+  const page = await run.signedIn("wmp.tasking");
+  await visit(page, "/requests/new");
+  await run.check(page, "request-new-keyboard");
+  // The first Tab reaches the skip link; Enter takes the focus to the content.
+  const skip = await tabTo(page, "the skip link", (e) => e.tag === "a");
+  expectEqual(skip.label, "Skip to main content", "the first stop");
+  await page.keyboard.press("Enter");
+  await tabTo(page, "the title", (e) => e.name === "title");
+  await page.keyboard.type("Keyboard-only request for specialist surveillance");
+  await tabTo(page, "what is asked for", (e) => e.name === "kind");
+  await chooseRadio(page, "A specialist capability");
+  await tabTo(page, "the capability", (e) => e.name === "capability");
+  await page.keyboard.type("Specialist Surveillance");
+  await tabTo(page, "the receiver", (e) => e.name === "receiver");
+  await page.keyboard.type("National Crime Agency");
+  await tabTo(page, "the threat area Firearms", (e) => e.name === "threat_areas" && e.label === "Firearms");
+  await page.keyboard.press("Space");
+  await tabTo(page, "the forces' areas", (e) => e.tag === "summary");
+  await page.keyboard.press("Enter");
+  await tabTo(page, "West Midlands Police's area", (e) => e.name === "areas" && e.label === "West Midlands Police");
+  await page.keyboard.press("Space");
+  await tabTo(page, "the urgency", (e) => e.name === "urgency");
+  await chooseRadio(page, "Urgent");
+  await tabTo(page, "the case", (e) => e.name === "case");
+  await page.keyboard.type("Typed without a mouse: a CViT group has discharged firearms twice.");
+  await tabTo(page, "the button", (e) => e.tag === "button" && e.label === "Raise request");
+  await page.keyboard.press("Enter");
+  await page.getByRole("heading", { name: "Keyboard-only request for specialist surveillance" }).waitFor();
+  await page.getByText("Specialist Surveillance").first().waitFor();
+  expect(await page.getByText("draft", { exact: true }).first().isVisible(), "the request is a draft");
+});
+
+story("with JavaScript off, a request form with errors keeps what was typed and then raises it", async (run) => {
+  const page = await run.signedIn("wmp.tasking", { javaScript: false });
+  await visit(page, "/requests/new");
+  await page.getByLabel("A specialist capability").check();
+  await page.getByLabel("The case").fill("Kept as typed, with no script to help.");
+  await page.getByRole("button", { name: "Raise request" }).click();
+  await page.getByRole("heading", { name: "There is a problem" }).waitFor();
+  expect(await page.locator(".error-summary a[href='#title']").count() === 1, "the summary links to the title");
+  expectEqual(await page.getByLabel("The case").inputValue(), "Kept as typed, with no script to help.", "the case kept");
+  expect(await page.getByLabel("A specialist capability").isChecked(), "the choice kept");
+  await run.check(page, "request-new-errors");
+  await page.getByLabel("Title").fill("Raised with JavaScript off");
+  await page.getByLabel("Capability", { exact: true }).selectOption({ label: "Specialist Surveillance" });
+  await page.getByLabel("Which organisation are you asking?").selectOption({ label: "National Crime Agency" });
+  await page.getByLabel("Firearms").check();
+  await page.getByLabel("West Midlands Police").check();
+  await page.getByLabel("Routine", { exact: true }).check();
+  await page.getByRole("button", { name: "Raise request" }).click();
+  await page.getByRole("heading", { name: "Raised with JavaScript off" }).waitFor();
+  // A button that asks for confirmation with a script submits plainly without one.
+  await page.getByRole("button", { name: "Submit to National Crime Agency" }).click();
+  await page.getByText("submitted", { exact: true }).first().waitFor();
+});
+
+story("a record's address pasted by another organisation's user gets the not-found page", async (run) => {
+  const force = await api("wmp.tasking");
+  const raised = await force.post("/api/v1/requests", {
+    title: "Only for West Midlands and the agency",
+    kind: { type: "assistance" },
+    receiver: "nca",
+    threat_areas: ["firearms"],
+    geography: { areas: ["west-midlands"], international: false },
+    urgency: "routine",
+    case: "What is happening, what is asked, and why.",
+    marking: { classification: "official" },
+  });
+  await force.post(`/api/v1/requests/${raised.id}/submit`);
+  const other = await run.signedIn("mps.tasking");
+  expectEqual(await visit(other, `/requests/${raised.id}`), 404, "the status");
+  await other.getByRole("heading", { name: "Page not found" }).waitFor();
+  expect(!(await other.content()).includes("Only for West Midlands"), "nothing of the record shown");
+  await run.check(other, "not-found");
 });
