@@ -60,7 +60,7 @@ story("ops: the Director General's delegate drafts a direction against the check
   await director.getByRole("link", { name: "Directions", exact: true }).click();
   await director.getByRole("heading", { name: "Directions", exact: true }).waitFor();
   await run.check(director, "directions");
-  await director.getByRole("link", { name: "Draft a direction" }).click();
+  await director.getByRole("button", { name: "Draft a direction" }).click();
   await director.getByRole("heading", { name: "The legal preconditions" }).waitFor();
   await run.check(director, "direction-new");
 
