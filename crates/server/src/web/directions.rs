@@ -202,7 +202,7 @@ const CONDITIONS: &[(&str, &str, &str)] = &[
     (
         "recipient",
         "¶9",
-        "The recipient can be directed: a police force in England and Wales, the British Transport Police, or Home Office border functions (¶11)",
+        "The recipient can be directed: a police force in England and Wales, the British Transport Police, or Home Office border functions under ¶11",
     ),
     (
         "voluntary-route",

@@ -243,6 +243,60 @@ async fn an_outcome_form_with_errors_keeps_what_was_typed_then_records(app: &Tes
     assert!(page.text.contains("Warrants at three addresses"));
 }
 
+async fn a_tasking_officer_opens_an_operation_with_the_form(app: &TestApp) {
+    let force = app.sign_in("wmp.tasking", PASSWORD).await;
+    let case_officer = app.sign_in("wmp.case", PASSWORD).await;
+    assert_eq!(
+        app.get("/operations/new", &force).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.get("/operations/new", &case_officer).await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert!(
+        !app.get("/operations", &case_officer)
+            .await
+            .text
+            .contains("Open an operation")
+    );
+
+    let wrong = app
+        .post_form(
+            "/operations/new",
+            &force,
+            &[("code_name", "Operation Wren"), ("support", "nca")],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    for field in ["threat_areas", "strands", "reason"] {
+        assert!(
+            wrong.text.contains(&format!("href=\"#{field}\"")),
+            "{field}"
+        );
+    }
+    assert!(wrong.text.contains("value=\"Operation Wren\""));
+
+    let opened = app
+        .post_form(
+            "/operations/new",
+            &force,
+            &[
+                ("code_name", "Operation Wren"),
+                ("threat_areas", "drugs"),
+                ("strands", "pursue"),
+                ("support", "nca"),
+                ("reason", "Supply into Walsall"),
+            ],
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+    let page = app.get(&location(&opened), &force).await;
+    assert!(page.text.contains("Operation Wren"));
+    assert!(page.text.contains("West Midlands Police leads"));
+    assert!(page.text.contains("National Crime Agency supports"));
+}
+
 /// A tasking officer of the British Transport Police, who signs in with the password.
 async fn btp_tasking(app: &TestApp) -> Who {
     accounts::create_user_with_password(
@@ -457,6 +511,7 @@ stories!(
     parties_see_an_operations_timeline_and_others_get_the_not_found_page,
     only_the_leads_tasking_officers_change_an_operations_roles,
     an_outcome_form_with_errors_keeps_what_was_typed_then_records,
+    a_tasking_officer_opens_an_operation_with_the_form,
     a_refused_draft_explains_each_precondition_in_the_checklist,
     a_direction_to_the_btp_is_consented_issued_and_acknowledged_in_pages,
 );
