@@ -472,7 +472,7 @@ pub(crate) fn is_given(direction: &Direction) -> bool {
 
 /// Refuses anyone but a holder of the Director General's delegated authority in the
 /// national agency (¶9).
-fn require_dg_authority(who: &Authenticated) -> Result<(), AppError> {
+pub(crate) fn require_dg_authority(who: &Authenticated) -> Result<(), AppError> {
     if who.user.dg_authority == DgAuthority::Delegated && who.in_national_agency() {
         Ok(())
     } else {
