@@ -22,6 +22,8 @@ use concordat_store::SsoOrganisation;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+mod catalogue;
+mod deconfliction;
 mod requests;
 mod work;
 
@@ -29,6 +31,8 @@ mod work;
 pub(crate) fn router() -> axum::Router<AppState> {
     axum::Router::new()
         .merge(requests::router())
+        .merge(deconfliction::router())
+        .merge(catalogue::router())
         .merge(work::router())
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route(sso::CALLBACK_PATH, get(sso_callback))
