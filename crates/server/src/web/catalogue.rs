@@ -13,7 +13,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use concordat_domain::registry::{
-    Capability, CapabilityCategory, GroupDefinition, OrgCode, Organisation, RocuRegion,
+    Capability, CapabilityCategory, GroupDefinition, OrgCode, Organisation, OrganisationKind,
+    RocuRegion,
 };
 
 pub(super) fn router() -> axum::Router<AppState> {
@@ -142,7 +143,7 @@ async fn catalogue(State(state): State<AppState>, PageUser(who): PageUser) -> Re
                 let (rocu, forces): (Vec<&Organisation>, Vec<&Organisation>) = organisations
                     .iter()
                     .filter(|o| o.region == Some(*region))
-                    .partition(|o| o.kind == concordat_domain::registry::OrganisationKind::Rocu);
+                    .partition(|o| o.kind == OrganisationKind::Rocu);
                 RegionView {
                     slug: region.as_str(),
                     name: region.name(),
@@ -176,6 +177,8 @@ struct OrganisationPage {
     engagement: &'static str,
     border_functions: &'static str,
     parent: Option<OrganisationRow>,
+    /// A force's regional organised crime unit.
+    rocu: Option<OrganisationRow>,
     children: Vec<OrganisationRow>,
     capabilities: Vec<CapabilityRow>,
     capabilities_caption: String,
@@ -204,11 +207,20 @@ async fn organisation(
             .as_ref()
             .and_then(|p| organisations.iter().find(|o| o.code == *p))
             .map(OrganisationRow::new);
+        let rocu = organisations
+            .iter()
+            .find(|o| {
+                o.kind == OrganisationKind::Rocu
+                    && o.code != code
+                    && o.region.is_some()
+                    && o.region == organisation.region
+            })
+            .map(OrganisationRow::new);
         let mut children: Vec<OrganisationRow> = organisations
             .iter()
             .filter(|o| {
                 o.parent.as_ref() == Some(&code)
-                    || (organisation.kind == concordat_domain::registry::OrganisationKind::Rocu
+                    || (organisation.kind == OrganisationKind::Rocu
                         && o.code != code
                         && o.region.is_some()
                         && o.region == organisation.region)
@@ -223,6 +235,7 @@ async fn organisation(
             engagement: organisation.engagement.name(),
             border_functions: organisation.border_functions.name(),
             parent,
+            rocu,
             children,
             capabilities: capability_rows(
                 &organisations,

@@ -508,6 +508,7 @@ async fn the_catalogue_lists_capabilities_organisations_regions_and_groups(app: 
         org.text
     );
     assert!(org.text.contains("/catalogue#region-west-midlands"));
+    assert!(org.text.contains("Regional unit"), "its ROCU");
     let nca = app.get("/catalogue/organisations/nca", &admin).await;
     assert!(nca.text.contains("Capabilities it provides") || nca.text.contains("Its commands"));
     assert_eq!(
