@@ -334,7 +334,8 @@ pub struct RegistrationDetail {
     pub record: serde_json::Value,
 }
 
-const REGISTRARS: &[Role] = &[Role::CaseOfficer, Role::TaskingOfficer];
+/// Who registers subjects and acknowledges or resolves their hits: case and tasking officers.
+pub(crate) const REGISTRARS: &[Role] = &[Role::CaseOfficer, Role::TaskingOfficer];
 
 fn kind_of(record: &Record) -> &'static str {
     match record {

@@ -22,6 +22,8 @@ use concordat_store::SsoOrganisation;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+mod catalogue;
+mod deconfliction;
 mod directions;
 mod operations;
 mod requests;
@@ -33,6 +35,8 @@ pub(crate) fn router() -> axum::Router<AppState> {
         .merge(requests::router())
         .merge(operations::router())
         .merge(directions::router())
+        .merge(deconfliction::router())
+        .merge(catalogue::router())
         .merge(work::router())
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route(sso::CALLBACK_PATH, get(sso_callback))

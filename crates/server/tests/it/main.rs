@@ -17,6 +17,7 @@ mod metrics;
 mod notifications;
 mod pages;
 mod pages_ops;
+mod pages_dec;
 mod pages_requests;
 mod registry;
 mod sign_in;
