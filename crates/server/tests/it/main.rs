@@ -16,6 +16,7 @@ mod matrix;
 mod metrics;
 mod notifications;
 mod pages;
+mod pages_admin;
 mod pages_requests;
 mod registry;
 mod sign_in;
