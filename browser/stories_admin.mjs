@@ -7,13 +7,13 @@ const story = (name, body) => stories.push([name, body]);
 
 story("admin: an administrator creates a user through the form and sees it in the list", async (run) => {
   const admin = await run.signedIn("nca.admin");
-  await admin.getByRole("link", { name: "Administration", exact: true }).click();
+  await admin.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Administration" }).click();
   await admin.getByRole("heading", { name: "Administration" }).waitFor();
   await run.check(admin, "admin-home");
   await admin.getByRole("link", { name: "Users", exact: true }).click();
   await admin.getByRole("heading", { name: "Users" }).waitFor();
   await run.check(admin, "admin-users");
-  await admin.getByRole("link", { name: "Create a user" }).click();
+  await admin.getByRole("button", { name: "Create a user" }).click();
   await admin.getByRole("heading", { name: "Create a user" }).waitFor();
   await run.check(admin, "admin-user-new");
 
@@ -38,7 +38,7 @@ story("admin: an administrator creates a user through the form and sees it in th
   await admin.getByRole("link", { name: "g.hopper" }).waitFor();
   expect(!(await admin.content()).includes(password), "the one-time password is shown only once");
 
-  await admin.getByRole("link", { name: "Administration", exact: true }).click();
+  await admin.getByRole("navigation", { name: "Sections" }).getByRole("link", { name: "Administration" }).click();
   await admin.getByRole("link", { name: "Organisations", exact: true }).click();
   await admin.getByRole("heading", { name: "Organisations" }).waitFor();
   await run.check(admin, "admin-organisations");
