@@ -979,18 +979,17 @@ async fn audit_view(
                 limit: AUDIT_PAGE,
             };
             let entries = audit::entries(state, who, filter).await?;
-            if u32::try_from(entries.len()).is_ok_and(|n| n == AUDIT_PAGE) {
-                if let Some(last) = entries.last() {
-                    let next: Vec<(&str, String)> = vec![
-                        ("who", query.who.clone()),
-                        ("record_kind", query.record_kind.clone()),
-                        ("record_id", query.record_id.clone()),
-                        ("before", last.seq.to_string()),
-                    ];
-                    older = serde_urlencoded::to_string(next)
-                        .ok()
-                        .map(|q| format!("/admin/audit?{q}"));
-                }
+            let full = u32::try_from(entries.len()).is_ok_and(|n| n == AUDIT_PAGE);
+            if let Some(last) = entries.last().filter(|_| full) {
+                let next: Vec<(&str, String)> = vec![
+                    ("who", query.who.clone()),
+                    ("record_kind", query.record_kind.clone()),
+                    ("record_id", query.record_id.clone()),
+                    ("before", last.seq.to_string()),
+                ];
+                older = serde_urlencoded::to_string(next)
+                    .ok()
+                    .map(|q| format!("/admin/audit?{q}"));
             }
             rows = entries.into_iter().map(EntryRow::new).collect();
         }

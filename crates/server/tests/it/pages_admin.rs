@@ -447,7 +447,66 @@ async fn a_webhook_is_made_and_its_page_shows_its_deliveries(app: &TestApp) {
     assert!(page.text.contains("removed"));
 }
 
+/// A user sets up two-factor sign-in on their account page (the secret shown as text,
+/// confirmed with a code) and turns it off; when their organisation requires it, the
+/// account page is where they are let in to set it up.
+async fn a_user_sets_up_two_factor_sign_in_on_their_account_page(app: &TestApp) {
+    use concordat_domain::totp::TotpSecret;
+    let officer = app.sign_in("mps.tasking", PASSWORD).await;
+    let started = app.post_form("/account/totp", &officer, &[]).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+    let secret = TotpSecret::parse_base32(&text_of(&started.text, "totp-secret")).expect("base32");
+    assert!(text_of(&started.text, "totp-uri").starts_with("otpauth://totp/"));
+    let wrong = app
+        .post_form("/account/totp/confirm", &officer, &[("code", "12345")])
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(wrong.text.contains("href=\"#code\""));
+    let code = crate::helpers::totp_code(&secret, 0).await;
+    let confirmed = app
+        .post_form("/account/totp/confirm", &officer, &[("code", &code)])
+        .await;
+    assert_eq!(
+        confirmed.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        confirmed.text
+    );
+    let me = app.get("/api/v1/me", &officer).await;
+    assert_eq!(me.json["user"]["totp_enabled"], true);
+    let account = app.get("/account", &officer).await;
+    assert!(account.text.contains("Turn off two-factor sign-in"));
+    let code = crate::helpers::totp_code(&secret, 1).await;
+    let off = app
+        .post_form("/account/totp/off", &officer, &[("code", &code)])
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.text);
+    let me = app.get("/api/v1/me", &officer).await;
+    assert_eq!(me.json["user"]["totp_enabled"], false);
+
+    // The organisation comes to require it: the user may open only their home and
+    // account pages until they have set it up.
+    let admin = app.sign_in("mps.admin", PASSWORD).await;
+    let set = app
+        .post_form(
+            "/admin/organisations/mps/sign-in-policy",
+            &admin,
+            &[("require_totp", "yes")],
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::SEE_OTHER, "{}", set.text);
+    let home = app.get("/", &officer).await;
+    assert!(home.text.contains("href=\"/account#two-factor\""));
+    assert_eq!(location(&app.get("/requests", &officer).await), "/");
+    let account = app.get("/account", &officer).await;
+    assert_eq!(account.status, StatusCode::OK);
+    assert!(account.text.contains("Set up two-factor sign-in"));
+    let started = app.post_form("/account/totp", &officer, &[]).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.text);
+}
+
 stories!(
+    a_user_sets_up_two_factor_sign_in_on_their_account_page,
     an_organisation_admin_lists_creates_and_disables_users,
     a_non_administrator_is_refused_administration,
     a_user_creates_a_token_sees_its_secret_once_and_revokes_it,
