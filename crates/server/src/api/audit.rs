@@ -6,7 +6,7 @@
 
 use super::admin_scope;
 use crate::AppState;
-use crate::auth::Principal;
+use crate::auth::{Authenticated, Principal};
 use crate::error::{AppError, Problem};
 use axum::extract::{Query, State};
 use concordat_domain::audit::AuditRecord;
@@ -42,15 +42,15 @@ pub(crate) struct AuditQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Verification {
     /// Whether every entry fits the chain.
-    intact: bool,
+    pub(crate) intact: bool,
     /// How many entries were checked and found sound.
-    checked: i64,
+    pub(crate) checked: i64,
     /// The hash of the last sound entry.
-    head: String,
+    pub(crate) head: String,
     /// The first entry that does not fit, if any.
-    first_break_seq: Option<i64>,
+    pub(crate) first_break_seq: Option<i64>,
     /// Why it does not fit.
-    first_break_reason: Option<String>,
+    pub(crate) first_break_reason: Option<String>,
 }
 
 /// Lists audit entries, newest first.
@@ -70,16 +70,8 @@ async fn list_entries(
     who: Principal,
     query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<axum::Json<Vec<AuditRecord>>, AppError> {
-    admin_scope(&who)?;
-    if !who.in_national_agency() {
-        return Err(AppError::Forbidden(
-            "only the national agency's administrators read the audit log".to_owned(),
-        ));
-    }
+    may_read(&who)?;
     let Query(query) = query.map_err(|e| AppError::Malformed(e.body_text()))?;
-    if query.limit.is_some_and(|l| !(1..=500).contains(&l)) {
-        return Err(AppError::field("limit", "must be from 1 to 500"));
-    }
     let filter = AuditFilter {
         record_kind: query.record_kind,
         record_id: query.record_id,
@@ -87,7 +79,7 @@ async fn list_entries(
         before_seq: query.before,
         limit: query.limit.unwrap_or(100),
     };
-    Ok(axum::Json(state.store.audit_entries(&filter).await?))
+    Ok(axum::Json(entries(&state, &who, filter).await?))
 }
 
 /// Walks the whole audit chain and reports the first break.
@@ -105,13 +97,47 @@ async fn verify(
     State(state): State<AppState>,
     who: Principal,
 ) -> Result<axum::Json<Verification>, AppError> {
-    admin_scope(&who)?;
+    Ok(axum::Json(verification(&state, &who).await?))
+}
+
+/// The audit entries `filter` picks, newest first, for a national agency administrator.
+/// `filter.limit` must be from 1 to 500.
+pub(crate) async fn entries(
+    state: &AppState,
+    who: &Authenticated,
+    filter: AuditFilter,
+) -> Result<Vec<AuditRecord>, AppError> {
+    may_read(who)?;
+    if !(1..=500).contains(&filter.limit) {
+        return Err(AppError::field("limit", "must be from 1 to 500"));
+    }
+    Ok(state.store.audit_entries(&filter).await?)
+}
+
+/// Whether `who` may read the audit log's entries: only the national agency's
+/// administrators, who run the platform for every organisation.
+pub(crate) fn may_read(who: &Authenticated) -> Result<(), AppError> {
+    admin_scope(who)?;
+    if !who.in_national_agency() {
+        return Err(AppError::Forbidden(
+            "only the national agency's administrators read the audit log".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Walks the whole chain for an administrator and reports the first break.
+pub(crate) async fn verification(
+    state: &AppState,
+    who: &Authenticated,
+) -> Result<Verification, AppError> {
+    admin_scope(who)?;
     let report = state.store.verify_audit_chain(|_| {}).await?;
-    Ok(axum::Json(Verification {
+    Ok(Verification {
         intact: report.first_break.is_none(),
         checked: report.checked,
         head: report.head.to_hex(),
         first_break_seq: report.first_break.as_ref().map(|b| b.seq),
         first_break_reason: report.first_break.map(|b| b.reason),
-    }))
+    })
 }

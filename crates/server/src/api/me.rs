@@ -109,6 +109,16 @@ async fn end_all_sessions(
     ClientAddress(source): ClientAddress,
     who: Authenticated,
 ) -> Result<axum::Json<SessionsEnded>, AppError> {
+    let ended = end_all(&state, &who, &source).await?;
+    Ok(axum::Json(SessionsEnded { ended }))
+}
+
+/// Ends every browser session of `who`'s, this one included; how many ended.
+pub(crate) async fn end_all(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+) -> Result<u64, AppError> {
     let mut tx = state.store.write().await?;
     let ended = tx.delete_sessions_of(who.user.id).await?;
     tx.commit(
@@ -118,7 +128,7 @@ async fn end_all_sessions(
             .detail(serde_json::json!({ "sessions": ended })),
     )
     .await?;
-    Ok(axum::Json(SessionsEnded { ended }))
+    Ok(ended)
 }
 
 /// How many sessions were ended.

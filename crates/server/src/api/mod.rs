@@ -2,7 +2,7 @@
 //! `#[utoipa::path]` feeds the OpenAPI document, so the document and the routes come
 //! from the same code.
 
-mod audit;
+pub(crate) mod audit;
 mod briefings;
 mod deconfliction;
 mod directions;
@@ -13,7 +13,7 @@ mod exports;
 mod fuzz;
 mod identity_provider;
 mod intelligence;
-mod me;
+pub(crate) mod me;
 pub(crate) mod notifications;
 mod operations;
 mod records;
@@ -21,9 +21,9 @@ mod registry;
 mod requests;
 pub(crate) mod session;
 mod subjects;
-mod tokens;
-mod totp;
-mod users;
+pub(crate) mod tokens;
+pub(crate) mod totp;
+pub(crate) mod users;
 mod webhooks;
 
 use crate::AppState;

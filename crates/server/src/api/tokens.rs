@@ -3,7 +3,7 @@
 
 use super::admin_scope;
 use crate::accounts;
-use crate::auth::Principal;
+use crate::auth::{Authenticated, Principal};
 use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, State};
@@ -107,15 +107,26 @@ async fn revoke_token(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
+    revoke(&state, &who, &source, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes token `id` for `who`: their own, or one of a user they administer; anyone
+/// else's is answered as if it did not exist.
+pub(crate) async fn revoke(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+    id: &str,
+) -> Result<(), AppError> {
     let id: uuid::Uuid = id.parse().map_err(|_| AppError::NotFound)?;
     let token = state.store.api_token_by_id(id).await?;
     if token.user_id != who.user.id {
         let owner = state.store.user(token.user_id).await?;
-        let allowed = admin_scope(&who).is_ok_and(|scope| scope.covers(&owner.organisation));
+        let allowed = admin_scope(who).is_ok_and(|scope| scope.covers(&owner.organisation));
         if !allowed {
             return Err(AppError::NotFound);
         }
     }
-    accounts::revoke_token(&state.store, who.actor(), &source, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    accounts::revoke_token(&state.store, who.actor(), source, id).await
 }

@@ -30,9 +30,9 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct TotpEnrolment {
     /// The shared secret in base32, for apps that cannot scan the URI.
-    secret: String,
+    pub(crate) secret: String,
     /// The `otpauth://totp/Concordat:USERNAME?...` URI, usually shown as a QR code.
-    otpauth_uri: String,
+    pub(crate) otpauth_uri: String,
 }
 
 /// A security code from the authenticator app.
@@ -65,6 +65,18 @@ async fn start_enrolment(
     ClientAddress(source): ClientAddress,
     who: Authenticated,
 ) -> Result<(StatusCode, axum::Json<TotpEnrolment>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(start(&state, &who, &source).await?),
+    ))
+}
+
+/// Starts setting up `who`'s second factor: a new secret, kept unconfirmed, shown now.
+pub(crate) async fn start(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+) -> Result<TotpEnrolment, AppError> {
     let mut bytes = [0u8; SECRET_BYTES];
     rand::rng().fill_bytes(&mut bytes);
     let secret = TotpSecret::from_random(bytes);
@@ -76,13 +88,10 @@ async fn start_enrolment(
             .source(source),
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(TotpEnrolment {
-            otpauth_uri: secret.otpauth_uri(&who.user.username),
-            secret: secret.to_base32(),
-        }),
-    ))
+    Ok(TotpEnrolment {
+        otpauth_uri: secret.otpauth_uri(&who.user.username),
+        secret: secret.to_base32(),
+    })
 }
 
 /// Confirms two-factor sign-in with the code the authenticator app shows now; from
@@ -106,6 +115,16 @@ async fn confirm_enrolment(
     ApiJson(body): ApiJson<TotpCodeBody>,
 ) -> Result<axum::Json<User>, AppError> {
     let code = code_of(&body)?;
+    Ok(axum::Json(confirm(&state, &who, &source, &code).await?))
+}
+
+/// Confirms `who`'s second factor with the code their app shows now.
+pub(crate) async fn confirm(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+    code: &TotpCode,
+) -> Result<User, AppError> {
     let stored = state.store.user_with_secret(who.user.id).await?.totp;
     let secret = match stored {
         None => {
@@ -121,7 +140,7 @@ async fn confirm_enrolment(
         Some(t) => t.secret,
     };
     let now = Timestamp::now();
-    let step = secret.verify(&code, now).ok_or_else(|| {
+    let step = secret.verify(code, now).ok_or_else(|| {
         AppError::field(
             "code",
             "is not the code your authenticator app shows now; check its clock and try again",
@@ -139,7 +158,7 @@ async fn confirm_enrolment(
             .source(source),
     )
     .await?;
-    Ok(axum::Json(state.store.user(who.user.id).await?))
+    Ok(state.store.user(who.user.id).await?)
 }
 
 /// Turns two-factor sign-in off, with a current code. Refused while the user's
@@ -163,6 +182,18 @@ async fn turn_off(
     ApiJson(body): ApiJson<TotpCodeBody>,
 ) -> Result<StatusCode, AppError> {
     let code = code_of(&body)?;
+    off(&state, &who, &source, &code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Turns `who`'s second factor off with a current code, unless their organisation
+/// requires one.
+pub(crate) async fn off(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+    code: &TotpCode,
+) -> Result<(), AppError> {
     if who.sign_in_policy.require_totp {
         return Err(AppError::Conflict(format!(
             "{} requires two-factor sign-in, so it cannot be turned off; an administrator can reset it if you lose your authenticator",
@@ -188,7 +219,7 @@ async fn turn_off(
     };
     let step = stored
         .secret
-        .verify(&code, Timestamp::now())
+        .verify(code, Timestamp::now())
         .ok_or_else(wrong)?;
     let mut tx = state.store.write().await?;
     if !tx.use_totp_step(who.user.id, step).await? {
@@ -201,5 +232,5 @@ async fn turn_off(
             .source(source),
     )
     .await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -4,13 +4,14 @@
 
 use super::{AdminScope, admin_scope};
 use crate::accounts::{self, AccountRequest};
-use crate::auth::Principal;
+use crate::auth::{Authenticated, Principal};
 use crate::error::{ApiJson, AppError, Problem};
 use crate::{AppState, ClientAddress};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use concordat_domain::people::{
-    Clearance, DgAuthority, DisplayName, Role, Roles, User, UserId, UserStatus, Username,
+    Clearance, DgAuthority, DisplayName, NewPassword, Role, Roles, User, UserId, UserStatus,
+    Username,
 };
 use concordat_domain::registry::OrgCode;
 use concordat_store::UserFilter;
@@ -72,7 +73,11 @@ pub(crate) struct UserQuery {
 }
 
 /// Loads a user the administrator may manage, or answers 404.
-async fn managed_user(state: &AppState, scope: &AdminScope, id: &str) -> Result<User, AppError> {
+pub(crate) async fn managed_user(
+    state: &AppState,
+    scope: &AdminScope,
+    id: &str,
+) -> Result<User, AppError> {
     let id: UserId = id.parse().map_err(|_| AppError::NotFound)?;
     let user = state.store.user(id).await?;
     if scope.covers(&user.organisation) {
@@ -107,19 +112,42 @@ async fn list_users(
         .map(OrgCode::parse)
         .transpose()
         .map_err(|e| AppError::field("organisation", e.to_string()))?;
-    let organisation = match (&scope, asked) {
-        (AdminScope::All, asked) => asked,
-        (AdminScope::Organisation(own), None) => Some(own.clone()),
-        (AdminScope::Organisation(own), Some(asked)) if &asked == own => Some(asked),
-        (AdminScope::Organisation(_), Some(_)) => {
-            return Err(AppError::Forbidden(
-                "you administer only your own organisation's users".to_owned(),
-            ));
-        }
-    };
+    let organisation = listed_organisation(&scope, asked)?;
     Ok(axum::Json(
         state.store.users(&UserFilter { organisation }).await?,
     ))
+}
+
+/// Which organisation's users an administrator with `scope` lists when they ask for
+/// `asked`: their own unless they administer every organisation.
+pub(crate) fn listed_organisation(
+    scope: &AdminScope,
+    asked: Option<OrgCode>,
+) -> Result<Option<OrgCode>, AppError> {
+    match (scope, asked) {
+        (AdminScope::All, asked) => Ok(asked),
+        (AdminScope::Organisation(own), None) => Ok(Some(own.clone())),
+        (AdminScope::Organisation(own), Some(asked)) if &asked == own => Ok(Some(asked)),
+        (AdminScope::Organisation(_), Some(_)) => Err(AppError::Forbidden(
+            "you administer only your own organisation's users".to_owned(),
+        )),
+    }
+}
+
+/// Creates an account with a one-time password, in an organisation `who` administers.
+pub(crate) async fn create(
+    state: &AppState,
+    who: &Authenticated,
+    source: &str,
+    request: AccountRequest,
+) -> Result<(User, NewPassword), AppError> {
+    let scope = admin_scope(who)?;
+    if !scope.covers(&request.organisation) {
+        return Err(AppError::Forbidden(
+            "you can create accounts only in your own organisation".to_owned(),
+        ));
+    }
+    accounts::create_user(&state.store, who.actor(), source, request).await
 }
 
 /// Creates an account with a one-time password.
@@ -141,14 +169,9 @@ async fn create_user(
     who: Principal,
     ApiJson(body): ApiJson<CreateUser>,
 ) -> Result<(StatusCode, axum::Json<UserCreated>), AppError> {
-    let scope = admin_scope(&who)?;
+    admin_scope(&who)?;
     let organisation = OrgCode::parse(&body.organisation)
         .map_err(|e| AppError::field("organisation", e.to_string()))?;
-    if !scope.covers(&organisation) {
-        return Err(AppError::Forbidden(
-            "you can create accounts only in your own organisation".to_owned(),
-        ));
-    }
     let request = AccountRequest {
         username: Username::parse(&body.username)?,
         display_name: DisplayName::parse(&body.display_name)?,
@@ -157,8 +180,7 @@ async fn create_user(
         clearance: body.clearance,
         dg_authority: body.dg_authority,
     };
-    let (user, password) =
-        accounts::create_user(&state.store, who.actor(), &source, request).await?;
+    let (user, password) = create(&state, &who, &source, request).await?;
     Ok((
         StatusCode::CREATED,
         axum::Json(UserCreated {
@@ -190,23 +212,22 @@ async fn get_user(
     Ok(axum::Json(managed_user(&state, &scope, &id).await?))
 }
 
-async fn set_status(
-    state: AppState,
-    source: String,
-    who: Principal,
-    id: String,
+/// Enables or disables user `id`, one the administrator manages; never themselves.
+pub(crate) async fn set_status(
+    state: &AppState,
+    source: &str,
+    who: &Authenticated,
+    id: &str,
     status: UserStatus,
-) -> Result<axum::Json<User>, AppError> {
-    let scope = admin_scope(&who)?;
-    let user = managed_user(&state, &scope, &id).await?;
+) -> Result<User, AppError> {
+    let scope = admin_scope(who)?;
+    let user = managed_user(state, &scope, id).await?;
     if user.id == who.user.id && status == UserStatus::Disabled {
         return Err(AppError::Conflict(
             "you cannot disable your own account".to_owned(),
         ));
     }
-    Ok(axum::Json(
-        accounts::set_status(&state.store, who.actor(), &source, user.id, status).await?,
-    ))
+    accounts::set_status(&state.store, who.actor(), source, user.id, status).await
 }
 
 /// Disables an account: it can no longer sign in, and its sessions and tokens stop working.
@@ -229,7 +250,9 @@ async fn disable_user(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<User>, AppError> {
-    set_status(state, source, who, id, UserStatus::Disabled).await
+    Ok(axum::Json(
+        set_status(&state, &source, &who, &id, UserStatus::Disabled).await?,
+    ))
 }
 
 /// Enables a disabled account again.
@@ -251,7 +274,9 @@ async fn enable_user(
     who: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<User>, AppError> {
-    set_status(state, source, who, id, UserStatus::Active).await
+    Ok(axum::Json(
+        set_status(&state, &source, &who, &id, UserStatus::Active).await?,
+    ))
 }
 
 /// Resets a user's two-factor sign-in (a lost authenticator): they sign in with their

@@ -22,6 +22,8 @@ use concordat_store::SsoOrganisation;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+mod account;
+mod admin;
 mod catalogue;
 mod deconfliction;
 mod directions;
@@ -38,6 +40,8 @@ pub(crate) fn router() -> axum::Router<AppState> {
         .merge(deconfliction::router())
         .merge(catalogue::router())
         .merge(work::router())
+        .merge(account::router())
+        .merge(admin::router())
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route(sso::CALLBACK_PATH, get(sso_callback))
         .route(
@@ -406,8 +410,8 @@ pub(crate) fn not_found_page() -> Response {
 
 /// A signed-in user on a page. Anyone else is sent to sign in; a user who must change
 /// their password is sent to do so (unless this is that page). A user who must set up
-/// a second factor sees only the home page, which says so (there is no page to set it
-/// up yet: the API does it).
+/// a second factor sees only the home page, which says so, and the account page, where
+/// they set it up.
 struct PageUser(Authenticated);
 
 impl FromRequestParts<AppState> for PageUser {
@@ -422,7 +426,15 @@ impl FromRequestParts<AppState> for PageUser {
                         Err(Redirect::to("/account/password").into_response())
                     }
                     Some(Pending::TotpEnrolment)
-                        if !["/", "/sign-out", "/account/password"].contains(&path) =>
+                        if ![
+                            "/",
+                            "/sign-out",
+                            "/account",
+                            "/account/password",
+                            "/account/totp",
+                            "/account/totp/confirm",
+                        ]
+                        .contains(&path) =>
                     {
                         Err(Redirect::to("/").into_response())
                     }

@@ -18,6 +18,7 @@ mod notifications;
 mod pages;
 mod pages_ops;
 mod pages_dec;
+mod pages_admin;
 mod pages_requests;
 mod registry;
 mod sign_in;
