@@ -38,7 +38,16 @@ for (const [name, story] of stories) {
   const run = new Run(browser, name);
   const t0 = Date.now();
   try {
-    await story(run);
+    // A story that hangs fails after two minutes rather than stopping the run.
+    let timer;
+    const limit = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error("the story took over 120 s")), 120_000);
+    });
+    try {
+      await Promise.race([story(run), limit]);
+    } finally {
+      clearTimeout(timer);
+    }
     console.log(`ok   ${name} (${run.checked} pages checked, ${Date.now() - t0} ms)`);
   } catch (error) {
     failed += 1;
