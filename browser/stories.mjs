@@ -133,6 +133,9 @@ story("with JavaScript off, a request form with errors keeps what was typed and 
   await page.getByLabel("Capability", { exact: true }).selectOption({ label: "Specialist Surveillance" });
   await page.getByLabel("Which organisation are you asking?").selectOption({ label: "National Crime Agency" });
   await page.getByLabel("Firearms").check();
+  // The forces' areas fold away in a <details>, which opens without a script too.
+  const areas = page.locator("details", { has: page.locator("#areas-west-midlands") });
+  if ((await areas.getAttribute("open")) === null) await areas.locator("summary").click();
   await page.getByLabel("West Midlands Police").check();
   await page.getByLabel("Routine", { exact: true }).check();
   await page.getByRole("button", { name: "Raise request" }).click();
