@@ -6,7 +6,8 @@
 //! organisation's administrator sees only their own organisation, as over the API.
 
 use super::{
-    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, words,
+    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, shown,
+    words,
 };
 use crate::accounts::{self, AccountRequest};
 use crate::api::{AdminScope, admin_scope, administered, audit, users};
@@ -398,10 +399,7 @@ async fn user_page(
         user_view(&state, &who, user, None)
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 async fn change_status(
@@ -589,10 +587,7 @@ async fn organisation_page(
         })
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 async fn set_sign_in_policy(
@@ -812,10 +807,7 @@ async fn webhook_page(
         webhook_view(&state, &who, &code, id, None).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 async fn remove_webhook(
@@ -1038,10 +1030,7 @@ async fn verify_chain(
         audit_view(&state, &who, AuditQuery::default(), Some(verified)).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -3,13 +3,12 @@
 //! coordination groups, and one organisation's page. Reference data any signed-in user
 //! may read, from the same store reads as the API's.
 
-use super::{Chrome, PageUser, page, page_error};
+use super::{Chrome, PageUser, shown};
 use crate::AppState;
 use crate::authz::permit_route;
 use crate::error::AppError;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use concordat_domain::registry::{
@@ -161,10 +160,7 @@ async fn catalogue(State(state): State<AppState>, PageUser(who): PageUser) -> Re
         })
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 #[derive(Template)]
@@ -246,8 +242,5 @@ async fn organisation(
         })
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }

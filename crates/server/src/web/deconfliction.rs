@@ -6,7 +6,8 @@
 //! same services.
 
 use super::{
-    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, words,
+    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, shown,
+    words,
 };
 use crate::auth::Authenticated;
 use crate::authz::{may_call, permit_route};
@@ -1170,10 +1171,7 @@ async fn clash(
         })
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 async fn acknowledge_clash(
@@ -1460,10 +1458,7 @@ async fn activity(
         })
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 async fn cancel_activity(

@@ -5,7 +5,9 @@
 //! route it mirrors, and calls the same services in `crate::directions`.
 
 use super::operations::{org_name, organisation_choices};
-use super::{Choice, Chrome, CsrfForm, FormState, PageUser, london, page, page_error, words};
+use super::{
+    Choice, Chrome, CsrfForm, FormState, PageUser, london, page, page_error, shown, words,
+};
 use crate::auth::{Authenticated, Principal};
 use crate::authz::{may_call, permit_route};
 use crate::directions::{self, DirectionDraft};
@@ -131,10 +133,7 @@ async fn list(State(state): State<AppState>, PageUser(who): PageUser) -> Respons
         })
     }
     .await;
-    match result {
-        Ok(list) => page(StatusCode::OK, &list),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -352,10 +351,7 @@ async fn new_direction(State(state): State<AppState>, PageUser(who): PageUser) -
         DraftPage::new(&state, &who, FormState::default(), checklist).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 async fn draft(
@@ -557,10 +553,7 @@ async fn show(
         direction_page(&state, &who, &source, direction_id(&id)?, None).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 /// What a step of a direction does, given the form it came with.

@@ -345,6 +345,14 @@ pub(crate) fn page(status: StatusCode, template: &impl Template) -> Response {
     }
 }
 
+/// A page to show, or why it cannot be: what a page handler's work ends in.
+pub(crate) fn shown(result: Result<impl Template, AppError>) -> Response {
+    match result {
+        Ok(template) => page(StatusCode::OK, &template),
+        Err(e) => page_error(e),
+    }
+}
+
 /// A form page: 200 when it is new, 422 when it comes back with errors.
 pub(crate) fn form_page(form: &FormState, template: &impl Template) -> Response {
     let status = if form.has_errors() {

@@ -5,7 +5,8 @@
 //! mirrors, and calls the same services.
 
 use super::{
-    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, words,
+    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, shown,
+    words,
 };
 use crate::auth::Authenticated;
 use crate::authz::{may_call, permit_route};
@@ -122,10 +123,7 @@ async fn list(State(state): State<AppState>, PageUser(who): PageUser) -> Respons
         })
     }
     .await;
-    match result {
-        Ok(list) => page(StatusCode::OK, &list),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -179,10 +177,7 @@ async fn new_operation(State(state): State<AppState>, PageUser(who): PageUser) -
         OpenPage::new(&state, &who, FormState::default()).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 fn org_code(raw: &str) -> Result<OrgCode, FieldError> {
@@ -608,10 +603,7 @@ async fn show(
         operation_page(&state, &who, &source, operation_id(&id)?, None, None).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 /// A whole number typed in a field; blank is none.

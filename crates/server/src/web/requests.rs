@@ -5,7 +5,8 @@
 //! it mirrors, and calls the same services.
 
 use super::{
-    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, words,
+    Choice, Chrome, CsrfForm, FormState, PageUser, form_page, london, page, page_error, shown,
+    words,
 };
 use crate::auth::Authenticated;
 use crate::authz::permit_route;
@@ -747,10 +748,7 @@ async fn show(
         request_page(&state, &who, &source, request_id(&id)?, None).await
     }
     .await;
-    match result {
-        Ok(page_) => page(StatusCode::OK, &page_),
-        Err(e) => page_error(e),
-    }
+    shown(result)
 }
 
 /// Moves the request by `event` as the API route `path` does, then back to its page.
